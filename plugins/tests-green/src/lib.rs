@@ -1,12 +1,37 @@
-use gyre_sdk::verifier::*;
-#[derive(serde::Deserialize, Default)]
-struct Config {}
-struct T;
-impl Verifier for T {
-    type Config = Config;
-    fn verify(_c: Config, input: Input) -> Result<Verdict, PluginError> {
-        let t = input.text("test-log")?;
-        Ok(Verdict::pass(format!("{} bytes", t.len())))
+//! `tests-green`: a verifier that passes when at least `min-tests` tests ran
+//! and none failed or errored.
+//!
+//! Reads cargo test output, pytest output and JUnit XML from the evidence
+//! named by `evidence` (default `test-log`). Configuration:
+//!
+//! | field | default | meaning |
+//! |---|---|---|
+//! | `evidence` | `"test-log"` | the evidence to read |
+//! | `format` | `"auto"` | `auto`, `cargo`, `pytest` or `junit` |
+//! | `min-tests` | `1` | fewer tests than this fail the check |
+//!
+//! Output that cannot be recognised fails the check; it never passes.
+
+pub mod cargo;
+pub mod check;
+pub mod junit;
+pub mod pytest;
+pub mod report;
+mod text;
+
+use gyre_sdk::json::Value;
+use gyre_sdk::verifier::{Input, PluginError, Verdict, Verifier};
+
+// Never constructed: only its trait impl is exported.
+enum TestsGreen {}
+
+impl Verifier for TestsGreen {
+    type Config = Value;
+    fn verify(config: Value, input: Input) -> Result<Verdict, PluginError> {
+        let config = check::Config::from_json(&config)?;
+        let text = input.text(&config.evidence)?;
+        Ok(check::check(&config, text))
     }
 }
-gyre_sdk::export_verifier!(T);
+
+gyre_sdk::export_verifier!(TestsGreen);

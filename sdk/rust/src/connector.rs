@@ -93,6 +93,15 @@ macro_rules! export_connector {
                     $crate::connector::run::<$ty>(config, operation, input)
                 }
             }
+            // Only a wasm target can export these symbols; a native build (unit tests
+            // of a plugin crate that is also an rlib/cdylib) links without them.
+            // Natively nothing is exported; this keeps the plugin's type from
+            // being reported as dead code there.
+            #[cfg(not(target_arch = "wasm32"))]
+            const _: () = {
+                let _ = <GyreConnector as $crate::connector::bindings::exports::gyre::plugin::operations::Guest>::invoke;
+            };
+            #[cfg(target_arch = "wasm32")]
             $crate::connector::bindings::__export_connector_world!(GyreConnector with_types_in $crate::connector::bindings);
         };
     };

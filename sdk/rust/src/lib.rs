@@ -36,6 +36,7 @@ pub mod http;
 pub mod json;
 pub mod trigger;
 pub mod verifier;
+pub mod xml;
 
 pub use errors::PluginError;
 pub use host::{kv, log, secrets};

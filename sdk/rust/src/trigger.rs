@@ -96,6 +96,15 @@ macro_rules! export_trigger {
                     $crate::trigger::run::webhook::<$ty>(config, request)
                 }
             }
+            // Only a wasm target can export these symbols; a native build (unit tests
+            // of a plugin crate that is also an rlib/cdylib) links without them.
+            // Natively nothing is exported; this keeps the plugin's type from
+            // being reported as dead code there.
+            #[cfg(not(target_arch = "wasm32"))]
+            const _: () = {
+                let _ = <GyreTrigger as $crate::trigger::bindings::exports::gyre::plugin::events::Guest>::poll;
+            };
+            #[cfg(target_arch = "wasm32")]
             $crate::trigger::bindings::__export_trigger_world!(GyreTrigger with_types_in $crate::trigger::bindings);
         };
     };

@@ -123,6 +123,15 @@ macro_rules! export_verifier {
                     $crate::verifier::run::<$ty>(request)
                 }
             }
+            // Only a wasm target can export these symbols; a native build (unit tests
+            // of a plugin crate that is also an rlib/cdylib) links without them.
+            // Natively nothing is exported; this keeps the plugin's type from
+            // being reported as dead code there.
+            #[cfg(not(target_arch = "wasm32"))]
+            const _: () = {
+                let _ = <GyreVerifier as $crate::verifier::bindings::exports::gyre::plugin::verification::Guest>::verify;
+            };
+            #[cfg(target_arch = "wasm32")]
             $crate::verifier::bindings::__export_verifier_world!(GyreVerifier with_types_in $crate::verifier::bindings);
         };
     };
