@@ -277,7 +277,8 @@ fn panic_location(line: &str) -> Option<(String, Option<String>)> {
     if !line.starts_with("thread '") {
         return None;
     }
-    let (_, rest) = line.split_once("' panicked at ")?;
+    // Newer toolchains print the thread id: `thread 't' (4242) panicked at`.
+    let (_, rest) = line.split_once(" panicked at ")?;
     if rest.starts_with('\'') {
         let (message, location) = rest.rsplit_once("', ")?;
         return Some((location.trim().to_string(), Some(message[1..].to_string())));
@@ -325,7 +326,7 @@ failures:
 
 ---- tests::divides stdout ----
 
-thread 'tests::divides' panicked at src/lib.rs:17:9:
+thread 'tests::divides' (21367) panicked at src/lib.rs:17:9:
 assertion `left == right` failed
   left: 1
  right: 2
