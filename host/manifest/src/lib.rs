@@ -18,7 +18,7 @@ mod origin;
 pub use budget::{BudgetSpec, MIB};
 pub use dirs::{Access, DirRequest, DirSource, GuestPath};
 pub use error::ManifestError;
-pub use grants::{DirGrant, EffectiveDir, Effective, Grants, SecretSource};
+pub use grants::{DirGrant, Effective, EffectiveDir, Grants, MountGrant, SecretSource};
 pub use manifest::{Capabilities, Manifest, PluginInfo, PluginKind};
 pub use names::{MountName, PluginName, SecretName};
 pub use origin::{HostPattern, Origin, OriginPattern, PortPattern, Scheme};

@@ -1,0 +1,69 @@
+//! `gyre`: run untrusted loop plugins in a sandbox.
+
+mod args;
+mod call;
+mod exit;
+mod inspect;
+mod new;
+mod render;
+
+use clap::{Parser, Subcommand};
+use exit::Exit;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "gyre", version, about = "A sandboxed WebAssembly plugin host for autonomous AI loops")]
+#[command(after_help = "Exit codes: 0 success, 1 verdict fail or plugin error, 2 usage or configuration error, \
+3 budget exhausted or trap, 4 capability denied.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Where compiled plugins are cached [default: $XDG_CACHE_HOME/gyre/compiled].
+    #[arg(long, global = true, env = "GYRE_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Where plugins' private state lives [default: $XDG_DATA_HOME/gyre].
+    #[arg(long, global = true, env = "GYRE_STATE_DIR")]
+    state_dir: Option<PathBuf>,
+    /// Compile every time instead of using the cache.
+    #[arg(long, global = true)]
+    no_cache: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Work with plugin components.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+    /// Scaffold a new plugin that builds to a component out of the box.
+    New(new::NewArgs),
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Show a component's kind, manifest, requested capabilities, imports and exports, and any mismatch.
+    Inspect(inspect::InspectArgs),
+    /// Run one call of a plugin in the sandbox with the grants and budgets given.
+    Call(Box<call::CallArgs>),
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("GYRE_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let dirs = args::Dirs::new(cli.cache_dir, cli.state_dir, cli.no_cache);
+    let result = match cli.command {
+        Command::Plugin(PluginCommand::Inspect(a)) => inspect::run(a),
+        Command::Plugin(PluginCommand::Call(a)) => call::run(*a, &dirs),
+        Command::New(a) => new::run(a),
+    };
+    let code = match result {
+        Ok(exit) => exit,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            Exit::Usage
+        }
+    };
+    std::process::exit(code as i32);
+}

@@ -1,0 +1,97 @@
+//! `gyre new`: scaffold a plugin that builds to a component out of the box.
+
+use crate::exit::Exit;
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use gyre_manifest::{PluginKind, PluginName};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Kind {
+    Verifier,
+    Connector,
+    Trigger,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Lang {
+    Rust,
+}
+
+#[derive(Args)]
+pub struct NewArgs {
+    /// What the plugin is.
+    #[arg(value_enum)]
+    pub kind: Kind,
+    /// The plugin's name: lowercase letters, digits and dashes.
+    pub name: String,
+    /// The language to write it in.
+    #[arg(long, value_enum, default_value = "rust")]
+    pub lang: Lang,
+    /// Where to create it [default: ./NAME].
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// The gyre-sdk crate to depend on [default: the SDK of the checkout gyre was built from].
+    #[arg(long, env = "GYRE_SDK_PATH")]
+    pub sdk: Option<PathBuf>,
+}
+
+const CARGO: &str = include_str!("../templates/rust/Cargo.toml.tmpl");
+const CARGO_CONFIG: &str = include_str!("../templates/rust/cargo-config.toml.tmpl");
+const MANIFEST: &str = include_str!("../templates/rust/gyre.toml.tmpl");
+const README: &str = include_str!("../templates/rust/README.md.tmpl");
+const VERIFIER: &str = include_str!("../templates/rust/verifier.rs.tmpl");
+const CONNECTOR: &str = include_str!("../templates/rust/connector.rs.tmpl");
+const TRIGGER: &str = include_str!("../templates/rust/trigger.rs.tmpl");
+
+fn default_sdk() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sdk/rust")
+}
+
+pub fn run(args: NewArgs) -> Result<Exit> {
+    let name: PluginName = args.name.parse().map_err(anyhow::Error::msg)?;
+    let kind = match args.kind {
+        Kind::Verifier => PluginKind::Verifier,
+        Kind::Connector => PluginKind::Connector,
+        Kind::Trigger => PluginKind::Trigger,
+    };
+    let dir = args.dir.unwrap_or_else(|| PathBuf::from(name.as_str()));
+    if dir.exists() && std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        bail!("{} already exists and is not empty; choose another --dir", dir.display());
+    }
+    let sdk = args.sdk.unwrap_or_else(default_sdk);
+    let sdk = std::fs::canonicalize(&sdk)
+        .ok()
+        .filter(|p| p.join("Cargo.toml").is_file())
+        .with_context(|| format!("the gyre SDK is not at {}; pass --sdk PATH/TO/gyre/sdk/rust", sdk.display()))?;
+
+    let (source, description, capabilities) = match kind {
+        PluginKind::Verifier => (VERIFIER, "Passes when a report's value reaches a minimum.", "# directories = [...], http = [...], secrets = [...]\n"),
+        PluginKind::Connector => (CONNECTOR, "Fetches JSON from a configured service.", "http = [\"http://127.0.0.1:*\"]\n"),
+        PluginKind::Trigger => (TRIGGER, "Fires at a fixed interval.", "# directories = [...], http = [...], secrets = [...]\n"),
+    };
+    let fill = |t: &str| {
+        t.replace("{{name}}", name.as_str())
+            .replace("{{crate}}", &name.as_str().replace('-', "_"))
+            .replace("{{kind}}", kind.as_str())
+            .replace("{{description}}", description)
+            .replace("{{capabilities}}", capabilities)
+            .replace("{{sdk}}", &sdk.display().to_string())
+    };
+    std::fs::create_dir_all(dir.join("src")).and_then(|_| std::fs::create_dir_all(dir.join(".cargo")))
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    for (file, template) in [
+        ("Cargo.toml", CARGO),
+        (".cargo/config.toml", CARGO_CONFIG),
+        ("gyre.toml", MANIFEST),
+        ("README.md", README),
+        ("src/lib.rs", source),
+    ] {
+        let path = dir.join(file);
+        std::fs::write(&path, fill(template)).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    std::fs::write(dir.join(".gitignore"), "/target\n")?;
+    println!("Created {} {} in {}", kind, name, dir.display());
+    println!("Next:\n  cd {}\n  cargo build --release\n  gyre plugin inspect target/wasm32-wasip2/release/{}.wasm", dir.display(), name.as_str().replace('-', "_"));
+    Ok(Exit::Success)
+}

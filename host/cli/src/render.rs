@@ -1,0 +1,116 @@
+//! Human and JSON rendering of call results.
+
+use gyre_sandbox::{Invocation, Level, PluginError};
+use serde_json::{Value, json};
+
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub fn bytes(n: u64) -> String {
+    const KIB: f64 = 1024.0;
+    let f = n as f64;
+    if f >= KIB * KIB {
+        format!("{:.1} MiB", f / KIB / KIB)
+    } else if f >= KIB {
+        format!("{:.1} KiB", f / KIB)
+    } else {
+        format!("{n} B")
+    }
+}
+
+pub fn millis(us: u64) -> String {
+    if us >= 1_000_000 {
+        format!("{:.2} s", us as f64 / 1e6)
+    } else {
+        format!("{:.2} ms", us as f64 / 1e3)
+    }
+}
+
+pub fn plugin_error_json(e: &PluginError) -> Value {
+    match e {
+        PluginError::Upstream(u) => json!({"kind": e.kind(), "status": u.status, "message": u.message}),
+        PluginError::InvalidConfig(m)
+        | PluginError::InvalidInput(m)
+        | PluginError::NotFound(m)
+        | PluginError::Denied(m)
+        | PluginError::Unauthorized(m)
+        | PluginError::Internal(m) => json!({"kind": e.kind(), "message": m}),
+    }
+}
+
+/// Usage, output and denials, after the result itself.
+pub fn print_footer<T>(inv: &Invocation<T>, notes: &[String]) {
+    let u = &inv.usage;
+    println!(
+        "usage: fuel {} of {} · wall {} of {} · peak memory {} of {}",
+        thousands(u.fuel_consumed),
+        thousands(u.fuel_budget),
+        millis(u.wall_time_us),
+        millis(u.timeout_ms * 1000),
+        bytes(u.peak_memory_bytes),
+        bytes(u.memory_cap_bytes),
+    );
+    for d in &inv.denials {
+        println!("denied: {} {}", d.capability, d.detail);
+    }
+    let out = &inv.output;
+    if !out.logs.is_empty() || out.logs_dropped > 0 {
+        println!("logs:");
+        for line in &out.logs {
+            let fields: Vec<String> = line.fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            println!("  {:5} {} {}", level(line.level), line.message, fields.join(" "));
+        }
+        if out.logs_dropped > 0 {
+            println!("  … {} more lines dropped", out.logs_dropped);
+        }
+    }
+    for (name, text, dropped) in [("stdout", &out.stdout, out.stdout_dropped), ("stderr", &out.stderr, out.stderr_dropped)] {
+        if !text.is_empty() {
+            println!("{name}:");
+            for line in text.lines() {
+                println!("  {line}");
+            }
+            if dropped > 0 {
+                println!("  … {} more bytes dropped", thousands(dropped));
+            }
+        }
+    }
+    for note in notes {
+        println!("note: {note}");
+    }
+}
+
+fn level(l: Level) -> &'static str {
+    match l {
+        Level::Trace => "trace",
+        Level::Debug => "debug",
+        Level::Info => "info",
+        Level::Warn => "warn",
+        Level::Error => "error",
+    }
+}
+
+/// The JSON envelope shared by every call.
+pub fn envelope<T>(plugin: &gyre_sandbox::Plugin, call: &str, inv: &Invocation<T>, result: Value, notes: &[String]) -> Value {
+    json!({
+        "plugin": plugin.name(),
+        "version": plugin.manifest().plugin.version.to_string(),
+        "kind": plugin.kind().as_str(),
+        "digest": format!("sha256:{}", plugin.digest()),
+        "call": call,
+        "result": result,
+        "usage": inv.usage,
+        "output": inv.output,
+        "denials": inv.denials,
+        "notes": notes,
+    })
+}
