@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Gyre quick start: builds the host and first-party plugins, then runs a
+# verifier and a connector in the sandbox, shows their budgets, a denied
+# capability, and a runaway plugin stopped by its fuel budget.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*"; set +e; "$@"; code=$?; set -e; printf '(exit code %s)\n' "$code"; }
+
+step "Setting up (Rust wasm32-wasip2 target, host, plugins)"
+rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+cargo build --quiet -p gyre-cli
+cargo build --quiet --release --target wasm32-wasip2 --target-dir target/guest \
+  -p tests-green -p http-json -p hostile-infinite-loop
+gyre="$root/target/debug/gyre"
+wasm="$root/target/guest/wasm32-wasip2/release"
+export GYRE_CACHE_DIR="$root/target/gyre-cache" GYRE_STATE_DIR="$root/target/gyre-state"
+
+# A local JSON service for the connector, on loopback only.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 -m http.server "$port" --bind 127.0.0.1 --directory examples/service >/dev/null 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null' EXIT
+for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
+
+step "What does the tests-green verifier ask for? (nothing: no files, no network, no secrets)"
+run "$gyre" plugin inspect "$wasm/tests_green.wasm"
+
+step "Verifier on a passing cargo test log"
+run "$gyre" plugin call "$wasm/tests_green.wasm" --evidence test-log=examples/evidence/cargo-pass.log
+
+step "Verifier on a failing log: the verdict fails and names the test"
+run "$gyre" plugin call "$wasm/tests_green.wasm" --evidence test-log=examples/evidence/cargo-fail.log
+
+step "Connector with the origin granted: reads the local service"
+run "$gyre" plugin call "$wasm/http_json.wasm" \
+  --allow-http "http://127.0.0.1:$port" \
+  --config "{\"base-url\": \"http://127.0.0.1:$port\"}" \
+  --op get --input '{"path": "/status.json"}'
+
+step "Same connector, no grant: the host denies the request (exit code 4)"
+run "$gyre" plugin call "$wasm/http_json.wasm" \
+  --config "{\"base-url\": \"http://127.0.0.1:$port\"}" \
+  --op get --input '{"path": "/status.json"}'
+
+step "Same connector aimed at the cloud metadata address through a granted name: refused"
+run "$gyre" plugin call "$wasm/http_json.wasm" \
+  --allow-http "http://metadata.internal:$port" --resolve metadata.internal:169.254.169.254 \
+  --config "{\"base-url\": \"http://metadata.internal:$port\"}" \
+  --op get --input '{"path": "/latest/meta-data/"}'
+
+step "A plugin that never stops, under a fuel budget: stopped, typed outcome (exit code 3)"
+run "$gyre" plugin call "$wasm/hostile_infinite_loop.wasm" --fuel 200000000 --timeout 5s
