@@ -209,12 +209,12 @@ fn scrub(config: &Config, url: &str, text: &str) -> String {
         return text.to_string();
     }
     let mut out = text.replace(url, "[redacted]");
-    if let Some((_, rest)) = url.split_once("://") {
-        if let Some(i) = rest.find('/') {
-            let path = &rest[i..];
-            if path.len() > 1 {
-                out = out.replace(path, "[redacted]");
-            }
+    if let Some((_, rest)) = url.split_once("://")
+        && let Some(i) = rest.find('/')
+    {
+        let path = &rest[i..];
+        if path.len() > 1 {
+            out = out.replace(path, "[redacted]");
         }
     }
     out
