@@ -1,6 +1,8 @@
 //! Builds every guest component (first-party plugins under `plugins/` and
 //! hostile plugins under `tests/hostile/`) for wasm32-wasip2 with a nested
-//! cargo, and writes their paths into `$OUT_DIR/artifacts.rs`.
+//! cargo, assembles the one hostile plugin written in WAT
+//! (`tests/hostile/many-memories`), and writes their paths into
+//! `$OUT_DIR/artifacts.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -48,6 +50,11 @@ fn main() {
         let ident = name.replace('-', "_").to_uppercase();
         out.push_str(&format!("/// `{name}.wasm`\npub const {ident}: &str = {:?};\n", wasm.display().to_string()));
     }
+    let many = many_memories(&root, &target_dir.join(TARGET).join("release"));
+    out.push_str(&format!(
+        "/// `hostile-many-memories.wasm` (assembled from WAT)\npub const HOSTILE_MANY_MEMORIES: &str = {:?};\n",
+        many.display().to_string()
+    ));
     let dest = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("artifacts.rs");
     std::fs::write(dest, out).unwrap();
 }
@@ -71,4 +78,56 @@ fn guest_crates(dir: &Path) -> Vec<String> {
         }
     }
     names
+}
+
+/// Assembles `tests/hostile/many-memories/many-memories.wat` (a core module
+/// with 20 linear memories, which no Rust toolchain emits) into a component
+/// of the `verifier` world, in `out_dir`, and returns its path.
+fn many_memories(root: &Path, out_dir: &Path) -> PathBuf {
+    let dir = root.join("tests/hostile/many-memories");
+    let mut module = wat::parse_file(dir.join("many-memories.wat")).unwrap_or_else(|e| panic!("many-memories.wat: {e}"));
+    // The manifest travels inside the core module, as the SDK's
+    // `embed_manifest!` puts it there for Rust plugins.
+    let manifest = std::fs::read(dir.join("gyre.toml")).expect("reading many-memories/gyre.toml");
+    append_custom_section(&mut module, "gyre-manifest", &manifest);
+
+    let mut resolve = wit_parser::Resolve::default();
+    let (package, _) = resolve.push_dir(root.join("wit")).unwrap_or_else(|e| panic!("parsing wit/: {e:?}"));
+    let world = resolve.select_world(&[package], Some("verifier")).expect("the verifier world");
+    wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8, false)
+        .expect("embedding the verifier world");
+    let mut encoder = wit_component::ComponentEncoder::default();
+    encoder.validate(true);
+    encoder.module(&module).unwrap_or_else(|e| panic!("many-memories as a verifier module: {e:?}"));
+    let component = encoder.encode().unwrap_or_else(|e| panic!("encoding the many-memories component: {e:?}"));
+    // The default feature set includes multi-memory, like wasmtime's.
+    wasmparser::Validator::new()
+        .validate_all(&component)
+        .unwrap_or_else(|e| panic!("the many-memories component does not validate: {e}"));
+
+    std::fs::create_dir_all(out_dir).unwrap();
+    let path = out_dir.join("hostile_many_memories.wasm");
+    std::fs::write(&path, component).unwrap();
+    path
+}
+
+/// Appends a custom section to a core module.
+fn append_custom_section(module: &mut Vec<u8>, name: &str, data: &[u8]) {
+    fn leb128(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            out.push(if n == 0 { byte } else { byte | 0x80 });
+            if n == 0 {
+                break;
+            }
+        }
+    }
+    let mut payload = Vec::new();
+    leb128(name.len(), &mut payload);
+    payload.extend_from_slice(name.as_bytes());
+    payload.extend_from_slice(data);
+    module.push(0);
+    leb128(payload.len(), module);
+    module.extend_from_slice(&payload);
 }
