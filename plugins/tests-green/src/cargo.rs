@@ -57,10 +57,16 @@ pub fn parse(text: &str) -> Report {
                     error.file = Some(file);
                     error.line = Some(line);
                 }
+                error.name = "compile error".into();
                 report.problems.push(error);
                 continue;
             }
-            report.problems.push(error);
+            // An `error:` without a code and without a location may be a
+            // test's own output (`--nocapture`); rustc's carry one or the
+            // closing `could not compile` line reports them.
+            if error.name == "compile error" {
+                report.problems.push(error);
+            }
         }
 
         if let Some(index) = awaiting_panic_message.take()
@@ -160,13 +166,19 @@ pub fn parse(text: &str) -> Report {
             || (trimmed.starts_with("error: ") && !is_cargo_error(trimmed))
         {
             pending_error = Some(Failure {
-                name: "compile error".into(),
+                // Uncoded errors count only once a location confirms them.
+                name: if trimmed.starts_with("error[E") {
+                    "compile error"
+                } else {
+                    "unlocated error"
+                }
+                .into(),
                 message: Some(trimmed.to_string()),
                 ..Failure::default()
             });
         }
     }
-    if let Some(error) = pending_error {
+    if let Some(error) = pending_error.filter(|e| e.name == "compile error") {
         report.problems.push(error);
     }
     close_binary(&mut report, &mut binary, &name);
@@ -394,6 +406,22 @@ error: could not compile `calc` (lib test) due to 1 previous error
         let e = &r.problems[0];
         assert_eq!((e.file.as_deref(), e.line), (Some("src/lib.rs"), Some(3)));
         assert!(e.message.as_deref().unwrap_or("").contains("E0425"));
+    }
+
+    #[test]
+    fn uncoded_errors_count_only_with_a_location() {
+        let log = "\
+running 1 test
+error: connection refused (printed by the test itself)
+test net::retries ... ok
+
+test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s
+";
+        assert!(parse(log).problems.is_empty());
+        let log = "error: expected one of `!` or `::`, found `fn`\n --> src/lib.rs:4:1\n";
+        let r = parse(log);
+        assert_eq!(r.problems.len(), 1);
+        assert_eq!(r.problems[0].line, Some(4));
     }
 
     #[test]

@@ -153,6 +153,13 @@ test result: ok. 1 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; fini
     }
 
     #[test]
+    fn an_explicit_min_tests_of_zero_accepts_an_empty_run_but_not_unreadable_output() {
+        let log = "running 0 tests\n\ntest result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s\n";
+        assert!(check(&config(json!({"min-tests": 0})), log).passed);
+        assert!(!check(&config(json!({"min-tests": 0})), "nothing here\n").passed);
+    }
+
+    #[test]
     fn fails_when_fewer_than_min_tests_ran() {
         let v = check(&config(json!({"min-tests": 5})), CARGO_GREEN);
         assert!(!v.passed);

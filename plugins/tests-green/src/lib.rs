@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | `evidence` | `"test-log"` | the evidence to read |
 //! | `format` | `"auto"` | `auto`, `cargo`, `pytest` or `junit` |
-//! | `min-tests` | `1` | fewer tests than this fail the check |
+//! | `min-tests` | `1` | fewer tests than this fail the check (0 accepts an empty run) |
 //!
 //! Output that cannot be recognised fails the check; it never passes.
 
