@@ -102,7 +102,8 @@ pub fn run(args: CallArgs, dirs: &Dirs) -> Result<Exit> {
         state_dir: Some(dirs.state.clone()),
         ..RuntimeConfig::default()
     })?;
-    let (plugin, _report) = runtime.load(&args.wasm)?;
+    let (plugin, load) = runtime.load(&args.wasm)?;
+    let ctx = Ctx { plugin: &plugin, load: &load };
     let grants = args.grants.grants()?;
     let mut effective = grants.resolve(plugin.manifest());
     effective.budgets = args.budget.spec().or(effective.budgets);
@@ -125,22 +126,22 @@ pub fn run(args: CallArgs, dirs: &Dirs) -> Result<Exit> {
                 }
                 let evidence = args.evidence.iter().map(|e| evidence(e)).collect::<Result<Vec<_>>>()?;
                 let request = VerifyRequest { config, evidence, workspace };
-                Ok(verify(&plugin, &granted, request, args.json).await)
+                Ok(verify(&ctx, &granted, request, args.json).await)
             }
             PluginKind::Connector => {
                 if !args.evidence.is_empty() || args.webhook.is_some() {
                     bail!("{} is a connector: give --op and --input", plugin.name());
                 }
                 match &args.operation {
-                    None => Ok(operations(&plugin, &granted, args.json).await),
+                    None => Ok(operations(&ctx, &granted, args.json).await),
                     Some(op) => {
                         let input = text_arg(&args.input, "input")?;
                         let input = if input.trim().is_empty() { "{}".to_string() } else { input };
-                        Ok(invoke(&plugin, &granted, &config, op, &input, args.json).await)
+                        Ok(invoke(&ctx, &granted, &config, op, &input, args.json).await)
                     }
                 }
             }
-            PluginKind::Trigger => trigger(&plugin, &granted, &config, &args).await,
+            PluginKind::Trigger => trigger(&ctx, &granted, &config, &args).await,
         }
     })
 }
@@ -159,11 +160,18 @@ fn exit_for<T>(inv: &Invocation<Result<T, PluginError>>, passed: impl Fn(&T) -> 
     }
 }
 
+/// The plugin being called and how it was loaded.
+struct Ctx<'a> {
+    plugin: &'a Plugin,
+    load: &'a gyre_sandbox::LoadReport,
+}
+
 fn print_failure(plugin: &Plugin, failure: &gyre_sandbox::Failure) {
     println!("{}: {} ({})", plugin.name(), failure, failure.kind());
 }
 
-async fn verify(plugin: &Plugin, granted: &Granted, request: VerifyRequest, json: bool) -> Exit {
+async fn verify(ctx: &Ctx<'_>, granted: &Granted, request: VerifyRequest, json: bool) -> Exit {
+    let plugin = ctx.plugin;
     let inv = plugin.verify(granted, request).await;
     let exit = exit_for(&inv, |v| v.passed);
     if json {
@@ -172,7 +180,7 @@ async fn verify(plugin: &Plugin, granted: &Granted, request: VerifyRequest, json
             Ok(Err(e)) => json!({"status": "fail", "error": plugin_error_json(e)}),
             Err(f) => json!({"status": "fail", "failure": f}),
         };
-        println!("{}", envelope(plugin, "verify", &inv, result, &granted.notes));
+        println!("{}", envelope(ctx.plugin, ctx.load, "verify", &inv, result, &granted.notes));
         return exit;
     }
     match &inv.outcome {
@@ -203,7 +211,8 @@ async fn verify(plugin: &Plugin, granted: &Granted, request: VerifyRequest, json
     exit
 }
 
-async fn operations(plugin: &Plugin, granted: &Granted, json: bool) -> Exit {
+async fn operations(ctx: &Ctx<'_>, granted: &Granted, json: bool) -> Exit {
+    let plugin = ctx.plugin;
     let inv = plugin.operations(granted).await;
     let exit = match &inv.outcome {
         Ok(_) => Exit::Success,
@@ -217,7 +226,7 @@ async fn operations(plugin: &Plugin, granted: &Granted, json: bool) -> Exit {
             })).collect::<Vec<_>>()}),
             Err(f) => json!({"status": "failure", "failure": f}),
         };
-        println!("{}", envelope(plugin, "describe", &inv, result, &granted.notes));
+        println!("{}", envelope(ctx.plugin, ctx.load, "describe", &inv, result, &granted.notes));
         return exit;
     }
     match &inv.outcome {
@@ -233,7 +242,8 @@ async fn operations(plugin: &Plugin, granted: &Granted, json: bool) -> Exit {
     exit
 }
 
-async fn invoke(plugin: &Plugin, granted: &Granted, config: &str, op: &str, input: &str, json: bool) -> Exit {
+async fn invoke(ctx: &Ctx<'_>, granted: &Granted, config: &str, op: &str, input: &str, json: bool) -> Exit {
+    let plugin = ctx.plugin;
     let inv = plugin.invoke(granted, config, op, input).await;
     let exit = exit_for(&inv, |_| true);
     if json {
@@ -242,7 +252,7 @@ async fn invoke(plugin: &Plugin, granted: &Granted, config: &str, op: &str, inpu
             Ok(Err(e)) => json!({"status": "error", "error": plugin_error_json(e)}),
             Err(f) => json!({"status": "failure", "failure": f}),
         };
-        println!("{}", envelope(plugin, op, &inv, result, &granted.notes));
+        println!("{}", envelope(ctx.plugin, ctx.load, op, &inv, result, &granted.notes));
         return exit;
     }
     match &inv.outcome {
@@ -258,7 +268,8 @@ async fn invoke(plugin: &Plugin, granted: &Granted, config: &str, op: &str, inpu
     exit
 }
 
-async fn trigger(plugin: &Plugin, granted: &Granted, config: &str, args: &CallArgs) -> Result<Exit> {
+async fn trigger(ctx: &Ctx<'_>, granted: &Granted, config: &str, args: &CallArgs) -> Result<Exit> {
+    let plugin = ctx.plugin;
     if args.describe {
         let inv = plugin.firing(granted, config).await;
         let exit = exit_for(&inv, |_| true);
@@ -274,7 +285,7 @@ async fn trigger(plugin: &Plugin, granted: &Granted, config: &str, args: &CallAr
             Err(f) => json!({"status": "failure", "failure": f}),
         };
         if args.json {
-            println!("{}", envelope(plugin, "describe", &inv, result, &granted.notes));
+            println!("{}", envelope(ctx.plugin, ctx.load, "describe", &inv, result, &granted.notes));
         } else {
             println!("{}: {}", plugin.name(), serde_json::to_string(&result["firing"]).unwrap_or_default());
             if let Some(e) = result.get("error").or(result.get("failure")) {
@@ -306,7 +317,7 @@ async fn trigger(plugin: &Plugin, granted: &Granted, config: &str, args: &CallAr
         };
         let exit = exit_for(&inv, |_| true);
         if args.json {
-            println!("{}", envelope(plugin, "webhook", &inv, result.clone(), &granted.notes));
+            println!("{}", envelope(ctx.plugin, ctx.load, "webhook", &inv, result.clone(), &granted.notes));
         }
         let notes = granted.notes.clone();
         (exit, result, Box::new(move || render::print_footer(&inv, &notes)))
@@ -322,7 +333,7 @@ async fn trigger(plugin: &Plugin, granted: &Granted, config: &str, args: &CallAr
         };
         let exit = exit_for(&inv, |_| true);
         if args.json {
-            println!("{}", envelope(plugin, "poll", &inv, result.clone(), &granted.notes));
+            println!("{}", envelope(ctx.plugin, ctx.load, "poll", &inv, result.clone(), &granted.notes));
         }
         let notes = granted.notes.clone();
         (exit, result, Box::new(move || render::print_footer(&inv, &notes)))

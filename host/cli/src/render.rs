@@ -100,12 +100,20 @@ fn level(l: Level) -> &'static str {
 }
 
 /// The JSON envelope shared by every call.
-pub fn envelope<T>(plugin: &gyre_sandbox::Plugin, call: &str, inv: &Invocation<T>, result: Value, notes: &[String]) -> Value {
+pub fn envelope<T>(
+    plugin: &gyre_sandbox::Plugin,
+    load: &gyre_sandbox::LoadReport,
+    call: &str,
+    inv: &Invocation<T>,
+    result: Value,
+    notes: &[String],
+) -> Value {
     json!({
         "plugin": plugin.name(),
         "version": plugin.manifest().plugin.version.to_string(),
         "kind": plugin.kind().as_str(),
         "digest": format!("sha256:{}", plugin.digest()),
+        "load": {"compiled": load.compiled, "ms": load.load_time.as_secs_f64() * 1000.0},
         "call": call,
         "result": result,
         "usage": inv.usage,

@@ -154,6 +154,13 @@ fn parse_url(url: &str) -> Result<Url<'_>, HttpError> {
 pub fn send(request: Request) -> Result<Response, HttpError> {
     let url = parse_url(&request.url)?;
     let headers = Fields::new();
+    let has_length = request.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-length"));
+    if !request.body.is_empty() && !has_length {
+        // A known length spares servers that dislike chunked uploads.
+        headers
+            .append("content-length", request.body.len().to_string().as_bytes())
+            .map_err(|e| HttpError::Invalid(format!("content-length: {e:?}")))?;
+    }
     for (name, value) in &request.headers {
         headers
             .append(name, value.as_bytes())
