@@ -63,7 +63,7 @@ pub struct BudgetArgs {
     /// Wall-clock deadline, e.g. 500ms, 5s, 2m.
     #[arg(long, value_parser = parse_duration_ms, value_name = "DURATION")]
     pub timeout: Option<u64>,
-    /// Cap on each linear memory, in MiB.
+    /// Cap on linear memory (all memories together), in MiB.
     #[arg(long = "memory", value_name = "MIB")]
     pub memory_mib: Option<u64>,
 }

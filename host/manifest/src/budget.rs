@@ -14,7 +14,7 @@ pub struct BudgetSpec {
     /// Wall-clock deadline, including time blocked in host calls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
-    /// Cap on each linear memory.
+    /// Cap on linear memory, all of an instance's memories together.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_mib: Option<u64>,
 }

@@ -71,7 +71,7 @@ impl Default for HostLimits {
 pub struct Budget {
     pub fuel: u64,
     pub timeout: Duration,
-    /// Cap on each linear memory, in bytes.
+    /// Cap on linear memory, all memories of the instance together, in bytes.
     pub memory: u64,
 }
 

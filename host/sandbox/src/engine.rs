@@ -72,6 +72,7 @@ impl Runtime {
             .total_tables(concurrent * limits.max_tables)
             .total_stacks(concurrent)
             .max_memories_per_component(limits.max_memories)
+            .max_memories_per_module(limits.max_memories)
             .max_tables_per_component(limits.max_tables)
             .max_core_instances_per_component(limits.max_instances)
             .max_memory_size(limits.max_memory as usize);
@@ -150,6 +151,15 @@ impl Runtime {
             return Err(SandboxError::Incompatible { plugin: origin.into(), reason: errors.join("; ") });
         }
 
+        // Checked before compiling: the pooling allocator would refuse later
+        // with a less helpful message.
+        let max = self.inner.limits.max_memories;
+        if info.memories > max {
+            return Err(SandboxError::Incompatible {
+                plugin: origin.into(),
+                reason: format!("it defines {} linear memories; this host allows at most {max} per plugin", info.memories),
+            });
+        }
         let digest = crate::digest(bytes);
         let (component, compiled) = self.compile(bytes, &digest, origin)?;
         let pre = PluginPre::new(&self.inner.linker, &component, manifest.plugin.kind).map_err(|e| {

@@ -15,6 +15,10 @@ pub struct ComponentInfo {
     pub size: usize,
     pub imports: Vec<String>,
     pub exports: Vec<String>,
+    /// Linear memories defined across all core modules, and the most any
+    /// one module defines.
+    pub memories: u32,
+    pub max_memories_per_module: u32,
     #[serde(skip)]
     pub manifest_text: Option<String>,
 }
@@ -29,7 +33,14 @@ pub fn read(bytes: &[u8]) -> Result<ComponentInfo, String> {
             "it is not WebAssembly".into()
         });
     }
-    let mut info = ComponentInfo { size: bytes.len(), imports: Vec::new(), exports: Vec::new(), manifest_text: None };
+    let mut info = ComponentInfo {
+        size: bytes.len(),
+        imports: Vec::new(),
+        exports: Vec::new(),
+        memories: 0,
+        max_memories_per_module: 0,
+        manifest_text: None,
+    };
     let mut manifests = 0;
     let mut depth = 0usize;
     for payload in Parser::new(0).parse_all(bytes) {
@@ -45,6 +56,11 @@ pub fn read(bytes: &[u8]) -> Result<ComponentInfo, String> {
                 for export in reader {
                     info.exports.push(export.map_err(|e| e.to_string())?.name.name.to_string());
                 }
+            }
+            Payload::MemorySection(reader) => {
+                let count = reader.count();
+                info.memories = info.memories.saturating_add(count);
+                info.max_memories_per_module = info.max_memories_per_module.max(count);
             }
             Payload::CustomSection(section) if section.name() == MANIFEST_SECTION => {
                 manifests += 1;

@@ -12,6 +12,7 @@ pub struct MemoryLimitExceeded {
 }
 
 pub struct Limiter {
+    /// Bytes of linear memory the store may hold, all memories together.
     pub memory_cap: u64,
     pub memories: u32,
     pub tables: u32,
@@ -39,14 +40,17 @@ impl Limiter {
 
 impl ResourceLimiter for Limiter {
     fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if desired as u64 > self.memory_cap {
+        let grown = (desired - current.min(desired)) as u64;
+        // The cap bounds every memory together, so extra memories cannot
+        // multiply it.
+        if desired as u64 > self.memory_cap || self.current.saturating_add(grown) > self.memory_cap {
             self.hit_memory_limit = true;
             // An error, not `Ok(false)`: a guest allocator that ignores a
             // failed grow would otherwise limp on, and the outcome would read
             // as a generic trap instead of a memory limit.
             return Err(wasmtime::Error::new(MemoryLimitExceeded { limit: self.memory_cap, desired: desired as u64 }));
         }
-        self.current = self.current.saturating_add((desired - current.min(desired)) as u64);
+        self.current = self.current.saturating_add(grown);
         self.peak = self.peak.max(self.current);
         Ok(true)
     }
