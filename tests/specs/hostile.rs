@@ -369,7 +369,7 @@ async fn ungranted_secrets_are_refused_and_granted_ones_never_leak() {
     let shown = everything(&inv);
     assert!(!shown.contains(SECRET), "the secret leaked: {shown}");
     assert!(shown.contains("[redacted:GRANTED_TOKEN]"), "the leak attempt should show as redacted: {shown}");
-    assert!(inv.denials.iter().any(|d| d.capability == "secret" && d.detail.contains("GITHUB_TOKEN")), "{:?}", inv.denials);
+    assert!(inv.denials.iter().any(|d| d.capability == "secret" && d.detail == "\"GITHUB_TOKEN\" is not granted"), "{:?}", inv.denials);
     let Ok(Err(PluginError::Internal(report))) = &inv.outcome else { panic!("{:?}", inv.outcome) };
     let report: Value = serde_json::from_str(report).unwrap();
     assert_eq!(report["ok"], false, "an ungranted name resolved: {report:#}");

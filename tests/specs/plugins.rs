@@ -111,3 +111,92 @@ async fn http_json_calls_only_the_granted_origin_and_returns_typed_errors() {
     let sneaky = plugin.invoke(&granted, &config, "get", r#"{"path": "//evil.example/x"}"#).await.outcome.unwrap();
     assert!(matches!(sneaky, Err(PluginError::InvalidInput(_))), "{sneaky:?}");
 }
+
+#[tokio::test]
+async fn webhook_notify_posts_a_slack_message_to_the_url_in_a_secret_and_never_shows_it() {
+    let receiver = TestServer::start(|_| Reply::text(200, "ok"));
+    let url = receiver.url("/services/T000/B000/XXXXSECRETPATH");
+    let sandbox = Sandbox::new();
+    let plugin = sandbox.load(artifacts::WEBHOOK_NOTIFY);
+    let mut g = grants(&format!("http = [\"{}\"]", receiver.origin()));
+    g.secrets.insert("SLACK_WEBHOOK_URL".parse().unwrap(), gyre_manifest::SecretSource::Value(url.clone()));
+    let granted = sandbox.grant(&plugin, &g);
+    let config = json!({"url-secret": "SLACK_WEBHOOK_URL"}).to_string();
+    let inv = plugin.invoke(&granted, &config, "notify", r#"{"text": "PR #42 is green"}"#).await;
+    let out = inv.outcome.clone().unwrap().unwrap();
+    assert!(out.contains("true"), "{out}");
+    let posted = receiver.requests();
+    assert_eq!(posted.len(), 1);
+    assert_eq!(posted[0].path, "/services/T000/B000/XXXXSECRETPATH");
+    assert_eq!(serde_json::from_slice::<Value>(&posted[0].body).unwrap()["text"], "PR #42 is green");
+    assert!(!format!("{inv:?}").contains("XXXXSECRETPATH"), "the webhook URL leaked");
+
+    // Without the secret granted it is refused, naming the secret.
+    let granted = sandbox.grant(&plugin, &grants(&format!("http = [\"{}\"]", receiver.origin())));
+    let refused = plugin.invoke(&granted, &config, "notify", r#"{"text": "x"}"#).await.outcome.unwrap();
+    assert!(matches!(&refused, Err(PluginError::Denied(m)) if m.contains("SLACK_WEBHOOK_URL")), "{refused:?}");
+    assert_eq!(receiver.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn schedule_fires_once_per_due_time_and_coalesces_missed_ones() {
+    use gyre_sandbox::trigger::Firing;
+    let sandbox = Sandbox::new();
+    let plugin = sandbox.load(artifacts::SCHEDULE);
+    let granted = sandbox.grant(&plugin, &Default::default());
+    let config = json!({"cron": "*/15 * * * *"}).to_string();
+    let firing = plugin.firing(&granted, &config).await.outcome.unwrap().unwrap();
+    assert!(matches!(firing, Firing::Cron(_)), "{firing:?}");
+
+    // 2026-01-01T00:00:00Z, then 50 minutes later: due at :15, :30, :45.
+    let start = 1_767_225_600_000u64;
+    let first = plugin.poll(&granted, &config, None, start).await.outcome.unwrap().unwrap();
+    assert!(first.events.is_empty(), "no event on the first poll by default");
+    let cursor = first.cursor.expect("a cursor");
+    let later = plugin.poll(&granted, &config, Some(&cursor), start + 50 * 60_000).await.outcome.unwrap().unwrap();
+    assert_eq!(later.events.len(), 1, "{later:?}");
+    let payload: Value = serde_json::from_str(&later.events[0].payload).unwrap();
+    assert_eq!(payload["scheduled-ms"], start + 45 * 60_000);
+    assert_eq!(payload["missed"], 2);
+
+    let bad = plugin.firing(&granted, &json!({"cron": "61 * * * *"}).to_string()).await.outcome.unwrap();
+    assert!(matches!(bad, Err(PluginError::InvalidConfig(_))), "{bad:?}");
+}
+
+#[tokio::test]
+async fn the_webhook_trigger_accepts_only_correctly_signed_deliveries_of_wanted_events() {
+    use gyre_sandbox::trigger::WebhookRequest;
+    use hmac::Mac;
+    let key = "whsec-4e1d7c";
+    let body = br#"{"action": "opened", "number": 42}"#.to_vec();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
+    mac.update(&body);
+    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let request = |sig: &str, event: &str| WebhookRequest {
+        method: "POST".into(),
+        path: "/hooks/github".into(),
+        headers: vec![
+            ("x-hub-signature-256".into(), sig.into()),
+            ("x-github-event".into(), event.into()),
+            ("x-github-delivery".into(), "d-1".into()),
+        ],
+        body: body.clone(),
+    };
+
+    let sandbox = Sandbox::new();
+    let plugin = sandbox.load(artifacts::WEBHOOK);
+    let mut g = gyre_manifest::Grants::default();
+    g.secrets.insert("WEBHOOK_SECRET".parse().unwrap(), gyre_manifest::SecretSource::Value(key.into()));
+    let granted = sandbox.grant(&plugin, &g);
+    let config = json!({"secret": "WEBHOOK_SECRET", "events": ["pull_request"]}).to_string();
+
+    let events = plugin.webhook(&granted, &config, request(&signature, "pull_request")).await.outcome.unwrap().unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, "pull_request.opened");
+    assert_eq!(events[0].id, "d-1");
+
+    let forged = plugin.webhook(&granted, &config, request("sha256=00ff", "pull_request")).await.outcome.unwrap();
+    assert!(matches!(forged, Err(PluginError::Unauthorized(_))), "{forged:?}");
+    let unwanted = plugin.webhook(&granted, &config, request(&signature, "push")).await.outcome.unwrap().unwrap();
+    assert!(unwanted.is_empty());
+}

@@ -94,8 +94,10 @@ impl secrets::Host for StoreState {
             Some(value) => Ok(value.to_string()),
             None => {
                 let shown: String = name.chars().take(128).collect();
-                self.deny(Denial::secret(format!("{shown} is not granted")));
-                Err(secrets::SecretError::NotGranted(format!("secret {shown} is not granted to this plugin")))
+                // Quoted and escaped: a name is guest input and may hold
+                // control characters.
+                self.deny(Denial::secret(format!("{shown:?} is not granted")));
+                Err(secrets::SecretError::NotGranted(format!("secret {shown:?} is not granted to this plugin")))
             }
         }
     }
