@@ -45,10 +45,10 @@ run "$gyre" plugin call "$wasm/http_json.wasm" \
   --config "{\"base-url\": \"http://127.0.0.1:$port\"}" \
   --op get --input '{"path": "/status.json"}'
 
-step "Same connector aimed at the cloud metadata address through a granted name: refused"
+step "A granted, trusted name that resolves to the cloud metadata address: refused before connecting"
 run "$gyre" plugin call "$wasm/http_json.wasm" \
-  --allow-http "http://metadata.internal:$port" --resolve metadata.internal:169.254.169.254 \
-  --config "{\"base-url\": \"http://metadata.internal:$port\"}" \
+  --allow-http https://api.github.com --resolve api.github.com:169.254.169.254 \
+  --config '{"base-url": "https://api.github.com"}' \
   --op get --input '{"path": "/latest/meta-data/"}'
 
 step "A plugin that never stops, under a fuel budget: stopped, typed outcome (exit code 3)"

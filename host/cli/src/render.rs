@@ -84,8 +84,21 @@ pub fn print_footer<T>(inv: &Invocation<T>, notes: &[String]) {
             }
         }
     }
+    print_notes(notes);
+}
+
+/// Grant notes, with the items of each kind of note on one line.
+fn print_notes(notes: &[String]) {
+    let mut grouped: Vec<(&str, Vec<&str>)> = Vec::new();
     for note in notes {
-        println!("note: {note}");
+        let (head, item) = note.split_once(": ").unwrap_or((note.as_str(), ""));
+        match grouped.iter_mut().find(|(h, _)| *h == head) {
+            Some((_, items)) => items.push(item),
+            None => grouped.push((head, vec![item])),
+        }
+    }
+    for (head, items) in grouped {
+        println!("note: {head}: {}", items.join(", "));
     }
 }
 
