@@ -69,11 +69,15 @@ fn text_arg(value: &Option<String>, what: &str) -> Result<String> {
 
 /// Reads a file through a directory handle on its parent, the way the host
 /// reads every file on a plugin's behalf.
-fn read_file(path: &Path) -> Result<Vec<u8>> {
+fn read_file(path: &Path, max: usize) -> Result<Vec<u8>> {
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().with_context(|| format!("{} names no file", path.display()))?;
     let dir = cap_std::fs::Dir::open_ambient_dir(parent, cap_std::ambient_authority())
         .with_context(|| format!("cannot open {}", parent.display()))?;
+    let size = dir.metadata(name).with_context(|| format!("cannot read {}", path.display()))?.len();
+    if size > max as u64 {
+        bail!("{} is {size} bytes; plugin inputs are limited to {max} bytes", path.display());
+    }
     dir.read(name).with_context(|| format!("cannot read {}", path.display()))
 }
 
@@ -86,13 +90,13 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-fn evidence(spec: &str) -> Result<Evidence> {
+fn evidence(spec: &str, max: usize) -> Result<Evidence> {
     let (name, rest) = spec.split_once('=').with_context(|| format!("--evidence {spec:?}: expected NAME=PATH[:TYPE]"))?;
     let (path, ty) = match rest.rsplit_once(':') {
         Some((p, t)) if t.contains('/') => (p, t.to_string()),
         _ => (rest, content_type(rest).to_string()),
     };
-    let data = read_file(Path::new(path)).with_context(|| format!("--evidence {name}"))?;
+    let data = read_file(Path::new(path), max).with_context(|| format!("--evidence {name}"))?;
     Ok(Evidence { name: name.into(), content_type: ty, data })
 }
 
@@ -124,7 +128,8 @@ pub fn run(args: CallArgs, dirs: &Dirs) -> Result<Exit> {
                 if args.operation.is_some() || args.webhook.is_some() {
                     bail!("{} is a verifier: give --evidence, not --op or --webhook", plugin.name());
                 }
-                let evidence = args.evidence.iter().map(|e| evidence(e)).collect::<Result<Vec<_>>>()?;
+                let max = runtime.limits().max_input_bytes;
+                let evidence = args.evidence.iter().map(|e| evidence(e, max)).collect::<Result<Vec<_>>>()?;
                 let request = VerifyRequest { config, evidence, workspace };
                 Ok(verify(&ctx, &granted, request, args.json).await)
             }
@@ -308,7 +313,7 @@ async fn trigger(ctx: &Ctx<'_>, granted: &Granted, config: &str, args: &CallArgs
             .map(|h| h.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())))
             .collect::<Option<Vec<_>>>()
             .context("--header: expected NAME:VALUE")?;
-        let request = WebhookRequest { method: args.method.clone(), path: args.path.clone(), headers, body: read_file(body)? };
+        let request = WebhookRequest { method: args.method.clone(), path: args.path.clone(), headers, body: read_file(body, plugin.runtime().limits().max_input_bytes)? };
         let inv = plugin.webhook(granted, config, request).await;
         let result = match &inv.outcome {
             Ok(Ok(events)) => json!({"status": "ok", "events": events_json(events)}),
