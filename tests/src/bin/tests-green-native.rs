@@ -17,13 +17,28 @@ fn main() -> ExitCode {
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) => {
-            eprintln!("tests-green-native: {}: {e}", std::path::Path::new(&path).display());
+            eprintln!(
+                "tests-green-native: {}: {e}",
+                std::path::Path::new(&path).display()
+            );
             return ExitCode::from(2);
         }
     };
     // What `Config::from_json` makes of `{}`, the plugin's default.
-    let config = Config { evidence: "test-log".into(), format: None, min_tests: 1 };
+    let config = Config {
+        evidence: "test-log".into(),
+        format: None,
+        min_tests: 1,
+    };
     let verdict = check(&config, &text);
-    println!("{}: {}", if verdict.passed { "passed" } else { "failed" }, verdict.summary);
-    if verdict.passed { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    println!(
+        "{}: {}",
+        if verdict.passed { "passed" } else { "failed" },
+        verdict.summary
+    );
+    if verdict.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
