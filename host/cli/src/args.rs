@@ -4,7 +4,8 @@
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use gyre_manifest::{
-    Access, BudgetSpec, DirGrant, Grants, GuestPath, MountGrant, MountName, OriginPattern, SecretName, SecretSource,
+    Access, BudgetSpec, DirGrant, Grants, GuestPath, MountGrant, MountName, OriginPattern,
+    SecretName, SecretSource,
 };
 use gyre_sandbox::{Resolve, StaticResolver, SystemResolver};
 use std::net::IpAddr;
@@ -26,8 +27,15 @@ fn xdg(var: &str, fallback: &str) -> PathBuf {
 
 impl Dirs {
     pub fn new(cache: Option<PathBuf>, state: Option<PathBuf>, no_cache: bool) -> Self {
-        let cache = if no_cache { None } else { Some(cache.unwrap_or_else(|| xdg("XDG_CACHE_HOME", ".cache").join("compiled"))) };
-        Self { cache, state: state.unwrap_or_else(|| xdg("XDG_DATA_HOME", ".local/share")) }
+        let cache = if no_cache {
+            None
+        } else {
+            Some(cache.unwrap_or_else(|| xdg("XDG_CACHE_HOME", ".cache").join("compiled")))
+        };
+        Self {
+            cache,
+            state: state.unwrap_or_else(|| xdg("XDG_DATA_HOME", ".local/share")),
+        }
     }
 }
 
@@ -70,21 +78,28 @@ pub struct BudgetArgs {
 
 impl BudgetArgs {
     pub fn spec(&self) -> BudgetSpec {
-        BudgetSpec { fuel: self.fuel, timeout_ms: self.timeout, memory_mib: self.memory_mib }
+        BudgetSpec {
+            fuel: self.fuel,
+            timeout_ms: self.timeout,
+            memory_mib: self.memory_mib,
+        }
     }
 }
 
 pub fn parse_duration_ms(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = digits.parse().map_err(|_| format!("{s:?} is not a duration like 500ms, 5s or 2m"))?;
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 500ms, 5s or 2m"))?;
     let factor = match unit {
         "ms" => 1,
         "" | "s" => 1000,
         "m" => 60_000,
         other => return Err(format!("unknown unit {other:?} in {s:?}; use ms, s or m")),
     };
-    n.checked_mul(factor).ok_or_else(|| format!("{s:?} is too long"))
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("{s:?} is too long"))
 }
 
 fn split_access(s: &str) -> (&str, Access) {
@@ -97,7 +112,11 @@ fn split_access(s: &str) -> (&str, Access) {
 
 fn absolute(path: &str) -> Result<PathBuf> {
     let p = Path::new(path);
-    let p = if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir()?.join(p) };
+    let p = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(p)
+    };
     std::fs::canonicalize(&p).with_context(|| format!("{} does not exist", p.display()))
 }
 
@@ -114,17 +133,39 @@ impl GrantArgs {
             let (host, guest) = rest
                 .split_once(':')
                 .with_context(|| format!("--dir {d:?}: expected HOST:GUEST[:ro|rw]"))?;
-            let guest: GuestPath = guest.parse().map_err(anyhow::Error::msg).with_context(|| format!("--dir {d:?}"))?;
-            flags.directories.push(DirGrant { host: absolute(host).with_context(|| format!("--dir {d:?}"))?, guest, access });
+            let guest: GuestPath = guest
+                .parse()
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("--dir {d:?}"))?;
+            flags.directories.push(DirGrant {
+                host: absolute(host).with_context(|| format!("--dir {d:?}"))?,
+                guest,
+                access,
+            });
         }
         for m in &self.mounts {
-            let (name, rest) = m.split_once('=').with_context(|| format!("--mount {m:?}: expected NAME=HOST[:ro|rw]"))?;
+            let (name, rest) = m
+                .split_once('=')
+                .with_context(|| format!("--mount {m:?}: expected NAME=HOST[:ro|rw]"))?;
             let (host, access) = split_access(rest);
-            let name: MountName = name.parse().map_err(anyhow::Error::msg).with_context(|| format!("--mount {m:?}"))?;
-            flags.mounts.insert(name, MountGrant { host: absolute(host).with_context(|| format!("--mount {m:?}"))?, access });
+            let name: MountName = name
+                .parse()
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("--mount {m:?}"))?;
+            flags.mounts.insert(
+                name,
+                MountGrant {
+                    host: absolute(host).with_context(|| format!("--mount {m:?}"))?,
+                    access,
+                },
+            );
         }
         for h in &self.http {
-            flags.http.push(OriginPattern::parse(h).map_err(anyhow::Error::msg).context("--allow-http")?);
+            flags.http.push(
+                OriginPattern::parse(h)
+                    .map_err(anyhow::Error::msg)
+                    .context("--allow-http")?,
+            );
         }
         for s in &self.secrets {
             let (name, source) = match s.split_once('=') {
@@ -132,10 +173,15 @@ impl GrantArgs {
                 Some((name, src)) => match src.split_once(':') {
                     Some(("env", var)) => (name, SecretSource::Env(var.into())),
                     Some(("file", path)) => (name, SecretSource::File(path.into())),
-                    _ => bail!("--secret {name}=…: expected env:VAR or file:PATH (values are never taken on the command line)"),
+                    _ => bail!(
+                        "--secret {name}=…: expected env:VAR or file:PATH (values are never taken on the command line)"
+                    ),
                 },
             };
-            let name: SecretName = name.parse().map_err(anyhow::Error::msg).context("--secret")?;
+            let name: SecretName = name
+                .parse()
+                .map_err(anyhow::Error::msg)
+                .context("--secret")?;
             flags.secrets.insert(name, source);
         }
         grants.merge(flags);
@@ -148,8 +194,12 @@ impl GrantArgs {
         }
         let mut resolver = StaticResolver::new(Some(Arc::new(SystemResolver)));
         for r in &self.resolve {
-            let (host, ip) = r.split_once(':').with_context(|| format!("--resolve {r:?}: expected HOST:IP"))?;
-            let ip: IpAddr = ip.parse().with_context(|| format!("--resolve {r:?}: {ip:?} is not an IP address"))?;
+            let (host, ip) = r
+                .split_once(':')
+                .with_context(|| format!("--resolve {r:?}: expected HOST:IP"))?;
+            let ip: IpAddr = ip
+                .parse()
+                .with_context(|| format!("--resolve {r:?}: {ip:?} is not an IP address"))?;
             resolver.insert(host, ip);
         }
         Ok(Arc::new(resolver))
@@ -172,13 +222,19 @@ mod tests {
 
     #[test]
     fn secret_values_are_never_taken_from_the_command_line() {
-        let args = GrantArgs { secrets: vec!["TOKEN=hunter2".into()], ..Default::default() };
+        let args = GrantArgs {
+            secrets: vec!["TOKEN=hunter2".into()],
+            ..Default::default()
+        };
         assert!(args.grants().is_err());
     }
 
     #[test]
     fn directories_default_to_read_only() {
-        let args = GrantArgs { dirs: vec!["/tmp:/data".into(), "/tmp:/out:rw".into()], ..Default::default() };
+        let args = GrantArgs {
+            dirs: vec!["/tmp:/data".into(), "/tmp:/out:rw".into()],
+            ..Default::default()
+        };
         let g = args.grants().unwrap();
         assert_eq!(g.directories[0].access, Access::ReadOnly);
         assert_eq!(g.directories[1].access, Access::ReadWrite);

@@ -2,7 +2,7 @@
 
 use crate::args::{BudgetArgs, Dirs, GrantArgs};
 use crate::exit::Exit;
-use crate::render::{self, envelope, plugin_error_json};
+use crate::render::{self, clean, clean_block, envelope, plugin_error_json};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use gyre_manifest::{DirSource, PluginKind};
@@ -61,7 +61,8 @@ fn text_arg(value: &Option<String>, what: &str) -> Result<String> {
     match value.as_deref() {
         None => Ok(String::new()),
         Some(v) => match v.strip_prefix('@') {
-            Some(path) => std::fs::read_to_string(path).with_context(|| format!("--{what} @{path}: cannot read")),
+            Some(path) => std::fs::read_to_string(path)
+                .with_context(|| format!("--{what} @{path}: cannot read")),
             None => Ok(v.to_string()),
         },
     }
@@ -70,15 +71,27 @@ fn text_arg(value: &Option<String>, what: &str) -> Result<String> {
 /// Reads a file through a directory handle on its parent, the way the host
 /// reads every file on a plugin's behalf.
 fn read_file(path: &Path, max: usize) -> Result<Vec<u8>> {
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().with_context(|| format!("{} names no file", path.display()))?;
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} names no file", path.display()))?;
     let dir = cap_std::fs::Dir::open_ambient_dir(parent, cap_std::ambient_authority())
         .with_context(|| format!("cannot open {}", parent.display()))?;
-    let size = dir.metadata(name).with_context(|| format!("cannot read {}", path.display()))?.len();
+    let size = dir
+        .metadata(name)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
     if size > max as u64 {
-        bail!("{} is {size} bytes; plugin inputs are limited to {max} bytes", path.display());
+        bail!(
+            "{} is {size} bytes; plugin inputs are limited to {max} bytes",
+            path.display()
+        );
     }
-    dir.read(name).with_context(|| format!("cannot read {}", path.display()))
+    dir.read(name)
+        .with_context(|| format!("cannot read {}", path.display()))
 }
 
 fn content_type(path: &str) -> &'static str {
@@ -91,13 +104,19 @@ fn content_type(path: &str) -> &'static str {
 }
 
 fn evidence(spec: &str, max: usize) -> Result<Evidence> {
-    let (name, rest) = spec.split_once('=').with_context(|| format!("--evidence {spec:?}: expected NAME=PATH[:TYPE]"))?;
+    let (name, rest) = spec
+        .split_once('=')
+        .with_context(|| format!("--evidence {spec:?}: expected NAME=PATH[:TYPE]"))?;
     let (path, ty) = match rest.rsplit_once(':') {
         Some((p, t)) if t.contains('/') => (p, t.to_string()),
         _ => (rest, content_type(rest).to_string()),
     };
     let data = read_file(Path::new(path), max).with_context(|| format!("--evidence {name}"))?;
-    Ok(Evidence { name: name.into(), content_type: ty, data })
+    Ok(Evidence {
+        name: name.into(),
+        content_type: ty,
+        data,
+    })
 }
 
 pub fn run(args: CallArgs, dirs: &Dirs) -> Result<Exit> {
@@ -107,30 +126,55 @@ pub fn run(args: CallArgs, dirs: &Dirs) -> Result<Exit> {
         ..RuntimeConfig::default()
     })?;
     let (plugin, load) = runtime.load(&args.wasm)?;
-    let ctx = Ctx { plugin: &plugin, load: &load };
+    let ctx = Ctx {
+        plugin: &plugin,
+        load: &load,
+    };
     let grants = args.grants.grants()?;
     let mut effective = grants.resolve(plugin.manifest());
     effective.budgets = args.budget.spec().or(effective.budgets);
     let granted = plugin.grant(&effective, args.grants.resolver()?)?;
     // A verifier's workspace view is whatever the `workspace` mount binds.
-    let workspace = plugin.manifest().capabilities.directories.iter().find_map(|d| match &d.source {
-        DirSource::Mount(m) if m.as_str() == "workspace" && effective.dirs.iter().any(|e| e.guest == d.guest) => {
-            Some(d.guest.to_string())
-        }
-        _ => None,
-    });
+    let workspace = plugin
+        .manifest()
+        .capabilities
+        .directories
+        .iter()
+        .find_map(|d| match &d.source {
+            DirSource::Mount(m)
+                if m.as_str() == "workspace"
+                    && effective.dirs.iter().any(|e| e.guest == d.guest) =>
+            {
+                Some(d.guest.to_string())
+            }
+            _ => None,
+        });
     let config = text_arg(&args.config, "config")?;
 
-    let tokio = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    tokio.block_on(async {
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let exit = tokio.block_on(async {
         match plugin.kind() {
             PluginKind::Verifier => {
                 if args.operation.is_some() || args.webhook.is_some() {
-                    bail!("{} is a verifier: give --evidence, not --op or --webhook", plugin.name());
+                    bail!(
+                        "{} is a verifier: give --evidence, not --op or --webhook",
+                        plugin.name()
+                    );
                 }
                 let max = runtime.limits().max_input_bytes;
-                let evidence = args.evidence.iter().map(|e| evidence(e, max)).collect::<Result<Vec<_>>>()?;
-                let request = VerifyRequest { config, evidence, workspace };
+                let evidence = args
+                    .evidence
+                    .iter()
+                    .map(|e| evidence(e, max))
+                    .collect::<Result<Vec<_>>>()?;
+                let request = VerifyRequest {
+                    config,
+                    evidence,
+                    workspace,
+                };
                 Ok(verify(&ctx, &granted, request, args.json).await)
             }
             PluginKind::Connector => {
@@ -141,20 +185,37 @@ pub fn run(args: CallArgs, dirs: &Dirs) -> Result<Exit> {
                     None => Ok(operations(&ctx, &granted, args.json).await),
                     Some(op) => {
                         let input = text_arg(&args.input, "input")?;
-                        let input = if input.trim().is_empty() { "{}".to_string() } else { input };
+                        let input = if input.trim().is_empty() {
+                            "{}".to_string()
+                        } else {
+                            input
+                        };
                         Ok(invoke(&ctx, &granted, &config, op, &input, args.json).await)
                     }
                 }
             }
             PluginKind::Trigger => trigger(&ctx, &granted, &config, &args).await,
         }
-    })
+    });
+    // A call abandoned at its deadline may leave a blocking host operation
+    // behind (a guest can open a FIFO); don't wait for it to exit.
+    tokio.shutdown_timeout(std::time::Duration::from_millis(100));
+    exit
 }
 
 /// The exit code for a call whose plugin-level result is `result`.
 fn exit_for<T>(inv: &Invocation<Result<T, PluginError>>, passed: impl Fn(&T) -> bool) -> Exit {
     match &inv.outcome {
-        Err(f) if f.is_budget() || matches!(f, gyre_sandbox::Failure::Trapped { .. } | gyre_sandbox::Failure::Instantiation { .. }) => Exit::Budget,
+        Err(f)
+            if f.is_budget()
+                || matches!(
+                    f,
+                    gyre_sandbox::Failure::Trapped { .. }
+                        | gyre_sandbox::Failure::Instantiation { .. }
+                ) =>
+        {
+            Exit::Budget
+        }
         Err(_) => Exit::Usage,
         Ok(Err(PluginError::Denied(_))) => Exit::Denied,
         Ok(Err(_)) if !inv.denials.is_empty() => Exit::Denied,
@@ -172,7 +233,12 @@ struct Ctx<'a> {
 }
 
 fn print_failure(plugin: &Plugin, failure: &gyre_sandbox::Failure) {
-    println!("{}: {} ({})", plugin.name(), failure, failure.kind());
+    println!(
+        "{}: {} ({})",
+        plugin.name(),
+        clean(&failure.to_string()),
+        failure.kind()
+    );
 }
 
 async fn verify(ctx: &Ctx<'_>, granted: &Granted, request: VerifyRequest, json: bool) -> Exit {
@@ -185,13 +251,24 @@ async fn verify(ctx: &Ctx<'_>, granted: &Granted, request: VerifyRequest, json: 
             Ok(Err(e)) => json!({"status": "fail", "error": plugin_error_json(e)}),
             Err(f) => json!({"status": "fail", "failure": f}),
         };
-        println!("{}", envelope(ctx.plugin, ctx.load, "verify", &inv, result, &granted.notes));
+        println!(
+            "{}",
+            envelope(ctx.plugin, ctx.load, "verify", &inv, result, &granted.notes)
+        );
         return exit;
     }
     match &inv.outcome {
         Ok(Ok(v)) => {
-            let score = v.score.map(|s| format!(" (score {s:.1})")).unwrap_or_default();
-            println!("{}: {} — {}{score}", plugin.name(), if v.passed { "PASS" } else { "FAIL" }, v.summary);
+            let score = v
+                .score
+                .map(|s| format!(" (score {s:.1})"))
+                .unwrap_or_default();
+            println!(
+                "{}: {} — {}{score}",
+                plugin.name(),
+                if v.passed { "PASS" } else { "FAIL" },
+                clean(&v.summary)
+            );
             for f in &v.findings {
                 let sev = match f.severity {
                     Severity::Error => "error",
@@ -199,14 +276,18 @@ async fn verify(ctx: &Ctx<'_>, granted: &Granted, request: VerifyRequest, json: 
                     Severity::Info => "info",
                 };
                 let at = match (&f.file, f.line) {
-                    (Some(file), Some(line)) => format!(" {file}:{line}"),
-                    (Some(file), None) => format!(" {file}"),
+                    (Some(file), Some(line)) => format!(" {}:{line}", clean(file)),
+                    (Some(file), None) => format!(" {}", clean(file)),
                     _ => String::new(),
                 };
-                println!("  {sev}{at}: {}", f.message);
+                println!("  {sev}{at}: {}", clean(&f.message));
             }
         }
-        Ok(Err(e)) => println!("{}: FAIL — the verifier returned an error: {e}", plugin.name()),
+        Ok(Err(e)) => println!(
+            "{}: FAIL — the verifier returned an error: {}",
+            plugin.name(),
+            clean(&e.to_string())
+        ),
         Err(f) => {
             print_failure(plugin, f);
             println!("  counted as a failed check");
@@ -221,7 +302,10 @@ async fn operations(ctx: &Ctx<'_>, granted: &Granted, json: bool) -> Exit {
     let inv = plugin.operations(granted).await;
     let exit = match &inv.outcome {
         Ok(_) => Exit::Success,
-        Err(_) => Exit::Budget,
+        Err(f) if f.is_budget() || matches!(f, gyre_sandbox::Failure::Trapped { .. }) => {
+            Exit::Budget
+        }
+        Err(_) => Exit::Usage,
     };
     if json {
         let result = match &inv.outcome {
@@ -231,14 +315,29 @@ async fn operations(ctx: &Ctx<'_>, granted: &Granted, json: bool) -> Exit {
             })).collect::<Vec<_>>()}),
             Err(f) => json!({"status": "failure", "failure": f}),
         };
-        println!("{}", envelope(ctx.plugin, ctx.load, "describe", &inv, result, &granted.notes));
+        println!(
+            "{}",
+            envelope(
+                ctx.plugin,
+                ctx.load,
+                "describe",
+                &inv,
+                result,
+                &granted.notes
+            )
+        );
         return exit;
     }
     match &inv.outcome {
         Ok(ops) => {
             println!("{} offers {} operation(s):", plugin.name(), ops.len());
             for o in ops {
-                println!("  {}{} — {}", o.name, if o.read_only { " (read-only)" } else { "" }, o.description);
+                println!(
+                    "  {}{} — {}",
+                    clean(&o.name),
+                    if o.read_only { " (read-only)" } else { "" },
+                    clean(&o.description)
+                );
             }
         }
         Err(f) => print_failure(plugin, f),
@@ -247,26 +346,45 @@ async fn operations(ctx: &Ctx<'_>, granted: &Granted, json: bool) -> Exit {
     exit
 }
 
-async fn invoke(ctx: &Ctx<'_>, granted: &Granted, config: &str, op: &str, input: &str, json: bool) -> Exit {
+async fn invoke(
+    ctx: &Ctx<'_>,
+    granted: &Granted,
+    config: &str,
+    op: &str,
+    input: &str,
+    json: bool,
+) -> Exit {
     let plugin = ctx.plugin;
     let inv = plugin.invoke(granted, config, op, input).await;
     let exit = exit_for(&inv, |_| true);
     if json {
         let result = match &inv.outcome {
-            Ok(Ok(out)) => json!({"status": "ok", "output": serde_json::from_str::<Value>(out).unwrap_or(Value::String(out.clone()))}),
+            Ok(Ok(out)) => {
+                json!({"status": "ok", "output": serde_json::from_str::<Value>(out).unwrap_or(Value::String(out.clone()))})
+            }
             Ok(Err(e)) => json!({"status": "error", "error": plugin_error_json(e)}),
             Err(f) => json!({"status": "failure", "failure": f}),
         };
-        println!("{}", envelope(ctx.plugin, ctx.load, op, &inv, result, &granted.notes));
+        println!(
+            "{}",
+            envelope(ctx.plugin, ctx.load, op, &inv, result, &granted.notes)
+        );
         return exit;
     }
     match &inv.outcome {
         Ok(Ok(out)) => {
-            let pretty = serde_json::from_str::<Value>(out).ok().and_then(|v| serde_json::to_string_pretty(&v).ok());
+            let pretty = serde_json::from_str::<Value>(out)
+                .ok()
+                .and_then(|v| serde_json::to_string_pretty(&v).ok());
             println!("{} {op}: ok", plugin.name());
-            println!("{}", pretty.unwrap_or_else(|| out.clone()));
+            println!("{}", clean_block(&pretty.unwrap_or_else(|| out.clone())));
         }
-        Ok(Err(e)) => println!("{} {op}: error — {e}", plugin.name()),
+        Ok(Err(e)) => println!(
+            "{} {}: error — {}",
+            plugin.name(),
+            clean(op),
+            clean(&e.to_string())
+        ),
         Err(f) => print_failure(plugin, f),
     }
     render::print_footer(&inv, &granted.notes);
@@ -290,9 +408,23 @@ async fn trigger(ctx: &Ctx<'_>, granted: &Granted, config: &str, args: &CallArgs
             Err(f) => json!({"status": "failure", "failure": f}),
         };
         if args.json {
-            println!("{}", envelope(ctx.plugin, ctx.load, "describe", &inv, result, &granted.notes));
+            println!(
+                "{}",
+                envelope(
+                    ctx.plugin,
+                    ctx.load,
+                    "describe",
+                    &inv,
+                    result,
+                    &granted.notes
+                )
+            );
         } else {
-            println!("{}: {}", plugin.name(), serde_json::to_string(&result["firing"]).unwrap_or_default());
+            println!(
+                "{}: {}",
+                plugin.name(),
+                serde_json::to_string(&result["firing"]).unwrap_or_default()
+            );
             if let Some(e) = result.get("error").or(result.get("failure")) {
                 println!("  {e}");
             }
@@ -306,14 +438,23 @@ async fn trigger(ctx: &Ctx<'_>, granted: &Granted, config: &str, args: &CallArgs
             .map(|e| json!({"id": e.id, "kind": e.kind, "payload": serde_json::from_str::<Value>(&e.payload).unwrap_or(Value::String(e.payload.clone()))}))
             .collect::<Vec<_>>()
     };
-    let (inv_exit, result, footer): (Exit, Value, Box<dyn Fn()>) = if let Some(body) = &args.webhook {
+    let (inv_exit, result, footer): (Exit, Value, Box<dyn Fn()>) = if let Some(body) = &args.webhook
+    {
         let headers = args
             .headers
             .iter()
-            .map(|h| h.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())))
+            .map(|h| {
+                h.split_once(':')
+                    .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            })
             .collect::<Option<Vec<_>>>()
             .context("--header: expected NAME:VALUE")?;
-        let request = WebhookRequest { method: args.method.clone(), path: args.path.clone(), headers, body: read_file(body, plugin.runtime().limits().max_input_bytes)? };
+        let request = WebhookRequest {
+            method: args.method.clone(),
+            path: args.path.clone(),
+            headers,
+            body: read_file(body, plugin.runtime().limits().max_input_bytes)?,
+        };
         let inv = plugin.webhook(granted, config, request).await;
         let result = match &inv.outcome {
             Ok(Ok(events)) => json!({"status": "ok", "events": events_json(events)}),
@@ -322,26 +463,60 @@ async fn trigger(ctx: &Ctx<'_>, granted: &Granted, config: &str, args: &CallArgs
         };
         let exit = exit_for(&inv, |_| true);
         if args.json {
-            println!("{}", envelope(ctx.plugin, ctx.load, "webhook", &inv, result.clone(), &granted.notes));
+            println!(
+                "{}",
+                envelope(
+                    ctx.plugin,
+                    ctx.load,
+                    "webhook",
+                    &inv,
+                    result.clone(),
+                    &granted.notes
+                )
+            );
         }
         let notes = granted.notes.clone();
-        (exit, result, Box::new(move || render::print_footer(&inv, &notes)))
+        (
+            exit,
+            result,
+            Box::new(move || render::print_footer(&inv, &notes)),
+        )
     } else {
         let now = args.now_ms.unwrap_or_else(|| {
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64)
         });
-        let inv = plugin.poll(granted, config, args.cursor.as_deref(), now).await;
+        let inv = plugin
+            .poll(granted, config, args.cursor.as_deref(), now)
+            .await;
         let result = match &inv.outcome {
-            Ok(Ok(p)) => json!({"status": "ok", "events": events_json(&p.events), "cursor": p.cursor}),
+            Ok(Ok(p)) => {
+                json!({"status": "ok", "events": events_json(&p.events), "cursor": p.cursor})
+            }
             Ok(Err(e)) => json!({"status": "error", "error": plugin_error_json(e)}),
             Err(f) => json!({"status": "failure", "failure": f}),
         };
         let exit = exit_for(&inv, |_| true);
         if args.json {
-            println!("{}", envelope(ctx.plugin, ctx.load, "poll", &inv, result.clone(), &granted.notes));
+            println!(
+                "{}",
+                envelope(
+                    ctx.plugin,
+                    ctx.load,
+                    "poll",
+                    &inv,
+                    result.clone(),
+                    &granted.notes
+                )
+            );
         }
         let notes = granted.notes.clone();
-        (exit, result, Box::new(move || render::print_footer(&inv, &notes)))
+        (
+            exit,
+            result,
+            Box::new(move || render::print_footer(&inv, &notes)),
+        )
     };
     if !args.json {
         println!("{}:", plugin.name());

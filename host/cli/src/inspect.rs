@@ -60,7 +60,7 @@ pub fn run(args: InspectArgs) -> Result<Exit> {
                 let p = &m.plugin;
                 println!("{} {} — {}", p.name, p.version, p.kind);
                 if !p.description.is_empty() {
-                    println!("  {}", p.description);
+                    println!("  {}", crate::render::clean(&p.description));
                 }
             }
             None => println!("{} — no usable manifest", path.display()),
@@ -68,7 +68,10 @@ pub fn run(args: InspectArgs) -> Result<Exit> {
         for (kind, version) in &worlds {
             println!("  world: gyre:plugin/{kind}@{version}");
         }
-        println!("  component: {}, sha256:{digest}", crate::render::bytes(info.size as u64));
+        println!(
+            "  component: {}, sha256:{digest}",
+            crate::render::bytes(info.size as u64)
+        );
         if let Some(m) = &manifest {
             print_requests(m);
         }
@@ -85,12 +88,22 @@ pub fn run(args: InspectArgs) -> Result<Exit> {
         } else {
             println!("mismatches:");
             for m in &mismatches {
-                let tag = if m.severity == Severity::Error { "error" } else { "warning" };
+                let tag = if m.severity == Severity::Error {
+                    "error"
+                } else {
+                    "warning"
+                };
                 println!("  {tag}: {}", m.message);
             }
         }
     }
-    Ok(if mismatches.iter().any(|m| m.severity == Severity::Error) { Exit::Usage } else { Exit::Success })
+    Ok(
+        if mismatches.iter().any(|m| m.severity == Severity::Error) {
+            Exit::Usage
+        } else {
+            Exit::Success
+        },
+    )
 }
 
 fn print_requests(m: &Manifest) {
@@ -113,7 +126,11 @@ fn print_requests(m: &Manifest) {
         println!("  secret {s}");
     }
     let b = &m.budgets;
-    let show = |v: Option<u64>, unit: &str| v.map_or("host default".to_string(), |v| format!("{} {unit}", crate::render::thousands(v)));
+    let show = |v: Option<u64>, unit: &str| {
+        v.map_or("host default".to_string(), |v| {
+            format!("{} {unit}", crate::render::thousands(v))
+        })
+    };
     println!(
         "  budgets: fuel {}, timeout {}, memory {}",
         show(b.fuel, ""),

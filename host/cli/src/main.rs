@@ -12,9 +12,15 @@ use exit::Exit;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "gyre", version, about = "A sandboxed WebAssembly plugin host for autonomous AI loops")]
-#[command(after_help = "Exit codes: 0 success, 1 verdict fail or plugin error, 2 usage or configuration error, \
-3 budget exhausted or trap, 4 capability denied.")]
+#[command(
+    name = "gyre",
+    version,
+    about = "A sandboxed WebAssembly plugin host for autonomous AI loops"
+)]
+#[command(
+    after_help = "Exit codes: 0 success, 1 verdict fail or plugin error, 2 usage or configuration error, \
+3 budget exhausted or trap, 4 capability denied."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -48,7 +54,10 @@ enum PluginCommand {
 
 fn main() {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("GYRE_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GYRE_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();

@@ -50,25 +50,76 @@ fn default_sdk() -> PathBuf {
 
 pub fn run(args: NewArgs) -> Result<Exit> {
     let name: PluginName = args.name.parse().map_err(anyhow::Error::msg)?;
+    // The name becomes a crate name too; Cargo refuses these.
+    const RESERVED: &[&str] = &[
+        "test",
+        "core",
+        "std",
+        "alloc",
+        "proc-macro",
+        "self",
+        "super",
+        "crate",
+        "loop",
+        "type",
+        "match",
+        "fn",
+        "mod",
+        "use",
+        "impl",
+        "trait",
+        "struct",
+        "enum",
+    ];
+    if name.as_str().starts_with(|c: char| c.is_ascii_digit()) || RESERVED.contains(&name.as_str())
+    {
+        bail!(
+            "{name:?} cannot name a Rust crate; choose a name that starts with a letter and is not a keyword"
+        );
+    }
     let kind = match args.kind {
         Kind::Verifier => PluginKind::Verifier,
         Kind::Connector => PluginKind::Connector,
         Kind::Trigger => PluginKind::Trigger,
     };
     let dir = args.dir.unwrap_or_else(|| PathBuf::from(name.as_str()));
-    if dir.exists() && std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
-        bail!("{} already exists and is not empty; choose another --dir", dir.display());
+    if dir.exists()
+        && std::fs::read_dir(&dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        bail!(
+            "{} already exists and is not empty; choose another --dir",
+            dir.display()
+        );
     }
     let sdk = args.sdk.unwrap_or_else(default_sdk);
     let sdk = std::fs::canonicalize(&sdk)
         .ok()
         .filter(|p| p.join("Cargo.toml").is_file())
-        .with_context(|| format!("the gyre SDK is not at {}; pass --sdk PATH/TO/gyre/sdk/rust", sdk.display()))?;
+        .with_context(|| {
+            format!(
+                "the gyre SDK is not at {}; pass --sdk PATH/TO/gyre/sdk/rust",
+                sdk.display()
+            )
+        })?;
 
     let (source, description, capabilities) = match kind {
-        PluginKind::Verifier => (VERIFIER, "Passes when a report's value reaches a minimum.", "# directories = [...], http = [...], secrets = [...]\n"),
-        PluginKind::Connector => (CONNECTOR, "Fetches JSON from a configured service.", "http = [\"http://127.0.0.1:*\"]\n"),
-        PluginKind::Trigger => (TRIGGER, "Fires at a fixed interval.", "# directories = [...], http = [...], secrets = [...]\n"),
+        PluginKind::Verifier => (
+            VERIFIER,
+            "Passes when a report's value reaches a minimum.",
+            "# directories = [...], http = [...], secrets = [...]\n",
+        ),
+        PluginKind::Connector => (
+            CONNECTOR,
+            "Fetches JSON from a configured service.",
+            "http = [\"http://127.0.0.1:*\"]\n",
+        ),
+        PluginKind::Trigger => (
+            TRIGGER,
+            "Fires at a fixed interval.",
+            "# directories = [...], http = [...], secrets = [...]\n",
+        ),
     };
     let fill = |t: &str| {
         t.replace("{{name}}", name.as_str())
@@ -78,7 +129,8 @@ pub fn run(args: NewArgs) -> Result<Exit> {
             .replace("{{capabilities}}", capabilities)
             .replace("{{sdk}}", &sdk.display().to_string())
     };
-    std::fs::create_dir_all(dir.join("src")).and_then(|_| std::fs::create_dir_all(dir.join(".cargo")))
+    std::fs::create_dir_all(dir.join("src"))
+        .and_then(|_| std::fs::create_dir_all(dir.join(".cargo")))
         .with_context(|| format!("cannot create {}", dir.display()))?;
     for (file, template) in [
         ("Cargo.toml", CARGO),
@@ -88,10 +140,15 @@ pub fn run(args: NewArgs) -> Result<Exit> {
         ("src/lib.rs", source),
     ] {
         let path = dir.join(file);
-        std::fs::write(&path, fill(template)).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(&path, fill(template))
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     std::fs::write(dir.join(".gitignore"), "/target\n")?;
     println!("Created {} {} in {}", kind, name, dir.display());
-    println!("Next:\n  cd {}\n  cargo build --release\n  gyre plugin inspect target/wasm32-wasip2/release/{}.wasm", dir.display(), name.as_str().replace('-', "_"));
+    println!(
+        "Next:\n  cd {}\n  cargo build --release\n  gyre plugin inspect target/wasm32-wasip2/release/{}.wasm",
+        dir.display(),
+        name.as_str().replace('-', "_")
+    );
     Ok(Exit::Success)
 }

@@ -3,6 +3,28 @@
 use gyre_sandbox::{Invocation, Level, PluginError};
 use serde_json::{Value, json};
 
+/// Guest text for a terminal: control characters (escape sequences, `\r`)
+/// are shown escaped, so a plugin cannot forge or hide lines.
+pub fn clean(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// Like [`clean`], keeping line breaks and tabs.
+pub fn clean_block(text: &str) -> String {
+    text.split('\n')
+        .map(|l| clean(&l.replace('\t', "    ")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
@@ -37,7 +59,9 @@ pub fn millis(us: u64) -> String {
 
 pub fn plugin_error_json(e: &PluginError) -> Value {
     match e {
-        PluginError::Upstream(u) => json!({"kind": e.kind(), "status": u.status, "message": u.message}),
+        PluginError::Upstream(u) => {
+            json!({"kind": e.kind(), "status": u.status, "message": u.message})
+        }
         PluginError::InvalidConfig(m)
         | PluginError::InvalidInput(m)
         | PluginError::NotFound(m)
@@ -60,24 +84,39 @@ pub fn print_footer<T>(inv: &Invocation<T>, notes: &[String]) {
         bytes(u.memory_cap_bytes),
     );
     for d in &inv.denials {
-        println!("denied: {} {}", d.capability, d.detail);
+        println!("denied: {} {}", d.capability, clean(&d.detail));
+    }
+    if inv.denials_dropped > 0 {
+        println!("denied: … {} more", inv.denials_dropped);
     }
     let out = &inv.output;
     if !out.logs.is_empty() || out.logs_dropped > 0 {
         println!("logs:");
         for line in &out.logs {
-            let fields: Vec<String> = line.fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            println!("  {:5} {} {}", level(line.level), line.message, fields.join(" "));
+            let fields: Vec<String> = line
+                .fields
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            println!(
+                "  {:5} {} {}",
+                level(line.level),
+                clean(&line.message),
+                clean(&fields.join(" "))
+            );
         }
         if out.logs_dropped > 0 {
             println!("  … {} more lines dropped", out.logs_dropped);
         }
     }
-    for (name, text, dropped) in [("stdout", &out.stdout, out.stdout_dropped), ("stderr", &out.stderr, out.stderr_dropped)] {
+    for (name, text, dropped) in [
+        ("stdout", &out.stdout, out.stdout_dropped),
+        ("stderr", &out.stderr, out.stderr_dropped),
+    ] {
         if !text.is_empty() {
             println!("{name}:");
             for line in text.lines() {
-                println!("  {line}");
+                println!("  {}", clean(line));
             }
             if dropped > 0 {
                 println!("  … {} more bytes dropped", thousands(dropped));
@@ -132,6 +171,7 @@ pub fn envelope<T>(
         "usage": inv.usage,
         "output": inv.output,
         "denials": inv.denials,
+        "denials-dropped": inv.denials_dropped,
         "notes": notes,
     })
 }

@@ -30,7 +30,9 @@ impl std::str::FromStr for Access {
         match s {
             "ro" | "read-only" => Ok(Access::ReadOnly),
             "rw" | "read-write" => Ok(Access::ReadWrite),
-            other => Err(format!("access {other:?} is not one of read-only (ro), read-write (rw)")),
+            other => Err(format!(
+                "access {other:?} is not one of read-only (ro), read-write (rw)"
+            )),
         }
     }
 }
@@ -54,8 +56,14 @@ impl TryFrom<String> for GuestPath {
         if !value.starts_with('/') || trimmed.is_empty() {
             return Err(format!("guest path {value:?} must be absolute and not `/`"));
         }
-        if trimmed.split('/').skip(1).any(|c| c.is_empty() || c == "." || c == "..") {
-            return Err(format!("guest path {value:?} must be normalized: no empty, `.` or `..` components"));
+        if trimmed
+            .split('/')
+            .skip(1)
+            .any(|c| c.is_empty() || c == "." || c == "..")
+        {
+            return Err(format!(
+                "guest path {value:?} must be normalized: no empty, `.` or `..` components"
+            ));
         }
         Ok(Self(trimmed.to_string()))
     }
@@ -118,9 +126,18 @@ impl TryFrom<RawDirRequest> for DirRequest {
             (Some(m), None) => DirSource::Mount(m),
             (None, Some(h)) if h.starts_with('/') || h.starts_with('~') => DirSource::Host(h),
             (None, Some(h)) => return Err(format!("directory host path {h:?} must be absolute")),
-            _ => return Err(format!("directory {}: give exactly one of `mount` or `host`", raw.guest)),
+            _ => {
+                return Err(format!(
+                    "directory {}: give exactly one of `mount` or `host`",
+                    raw.guest
+                ));
+            }
         };
-        Ok(Self { source, guest: raw.guest, access: raw.access })
+        Ok(Self {
+            source,
+            guest: raw.guest,
+            access: raw.access,
+        })
     }
 }
 
@@ -130,7 +147,12 @@ impl From<DirRequest> for RawDirRequest {
             DirSource::Mount(m) => (Some(m), None),
             DirSource::Host(h) => (None, Some(h)),
         };
-        Self { mount, host, guest: d.guest, access: d.access }
+        Self {
+            mount,
+            host,
+            guest: d.guest,
+            access: d.access,
+        }
     }
 }
 
@@ -146,7 +168,12 @@ impl DirSource {
 impl fmt::Display for DirRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.source {
-            DirSource::Mount(m) => write!(f, "mount `{m}` at {} ({})", self.guest, self.access.as_str()),
+            DirSource::Mount(m) => write!(
+                f,
+                "mount `{m}` at {} ({})",
+                self.guest,
+                self.access.as_str()
+            ),
             DirSource::Host(h) => write!(f, "{h} at {} ({})", self.guest, self.access.as_str()),
         }
     }

@@ -7,14 +7,29 @@ pub enum ManifestError {
     #[error("{origin}: {message}")]
     Syntax { origin: String, message: String },
     #[error("{origin}: field `{field}`: {message}")]
-    Invalid { origin: String, field: String, message: String },
+    Invalid {
+        origin: String,
+        field: String,
+        message: String,
+    },
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl ManifestError {
-    pub(crate) fn invalid(origin: &str, field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Invalid { origin: origin.to_string(), field: field.into(), message: message.into() }
+    pub(crate) fn invalid(
+        origin: &str,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::Invalid {
+            origin: origin.to_string(),
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// A TOML error, with the line and column it points at.
@@ -26,6 +41,9 @@ impl ManifestError {
             let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
             message = format!("line {line}, column {column}: {message}");
         }
-        Self::Syntax { origin: origin.to_string(), message }
+        Self::Syntax {
+            origin: origin.to_string(),
+            message,
+        }
     }
 }

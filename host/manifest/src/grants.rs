@@ -1,5 +1,6 @@
 use crate::{
-    Access, BudgetSpec, DirSource, GuestPath, Manifest, ManifestError, MountName, Origin, OriginPattern, SecretName,
+    Access, BudgetSpec, DirSource, GuestPath, Manifest, ManifestError, MountName, Origin,
+    OriginPattern, SecretName,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -70,8 +71,11 @@ pub struct Effective {
     /// Origins the plugin requested; a destination must match both lists.
     pub http_requested: Vec<OriginPattern>,
     pub secrets: BTreeMap<SecretName, SecretSource>,
-    /// Budget settings: the user's, then the manifest's defaults.
+    /// Budget settings the user made.
     pub budgets: BudgetSpec,
+    /// Budget settings the manifest asked for. The host lets these lower a
+    /// budget, or raise it only as far as its own defaults.
+    pub requested_budgets: BudgetSpec,
     /// Requests left ungranted and grants left unused, for the user to read.
     pub notes: Vec<String>,
 }
@@ -82,7 +86,10 @@ impl Grants {
     }
 
     pub fn load(path: &std::path::Path) -> Result<Self, ManifestError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read { path: path.into(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+            path: path.into(),
+            source,
+        })?;
         Self::parse(&text, &path.display().to_string())
     }
 
@@ -98,7 +105,16 @@ impl Grants {
     /// Intersects these grants with what `manifest` requests.
     pub fn resolve(&self, manifest: &Manifest) -> Effective {
         let requested = &manifest.capabilities;
-        let mut out = Effective { budgets: self.budgets.or(manifest.budgets), ..Effective::default() };
+        let mut out = Effective {
+            budgets: self.budgets,
+            requested_budgets: manifest.budgets,
+            ..Effective::default()
+        };
+        // A verifier judges the work; it never changes it.
+        let ceiling = match manifest.plugin.kind {
+            crate::PluginKind::Verifier => crate::Access::ReadOnly,
+            _ => crate::Access::ReadWrite,
+        };
 
         for request in &requested.directories {
             let grant = match &request.source {
@@ -120,14 +136,28 @@ impl Grants {
                             ));
                         }
                     }
-                    out.dirs.push(EffectiveDir { host, guest: request.guest.clone(), access: access.narrowest(request.access) });
+                    let access = access.narrowest(request.access).narrowest(ceiling);
+                    out.dirs.push(EffectiveDir {
+                        host,
+                        guest: request.guest.clone(),
+                        access,
+                    });
                 }
-                None => out.notes.push(format!("requested but not granted: directory {request}")),
+                None => out
+                    .notes
+                    .push(format!("requested but not granted: directory {request}")),
             }
         }
         for grant in &self.directories {
-            if !requested.directories.iter().any(|r| matches!(r.source, DirSource::Host(_)) && r.guest == grant.guest) {
-                out.notes.push(format!("granted but not requested (ignored): directory {}", grant.guest));
+            if !requested
+                .directories
+                .iter()
+                .any(|r| matches!(r.source, DirSource::Host(_)) && r.guest == grant.guest)
+            {
+                out.notes.push(format!(
+                    "granted but not requested (ignored): directory {}",
+                    grant.guest
+                ));
             }
         }
 
@@ -136,12 +166,19 @@ impl Grants {
             if requested.http.iter().any(|r| covers(r, grant)) {
                 out.http_granted.push(grant.clone());
             } else {
-                out.notes.push(format!("granted but not requested (ignored): origin {grant}"));
+                out.notes.push(format!(
+                    "granted but not requested (ignored): origin {grant}"
+                ));
             }
         }
         for request in &requested.http {
-            if !out.http_granted.iter().any(|g| covers(request, g) || covers(g, request)) {
-                out.notes.push(format!("requested but not granted: origin {request}"));
+            if !out
+                .http_granted
+                .iter()
+                .any(|g| covers(request, g) || covers(g, request))
+            {
+                out.notes
+                    .push(format!("requested but not granted: origin {request}"));
             }
         }
 
@@ -150,12 +187,16 @@ impl Grants {
                 Some(source) => {
                     out.secrets.insert(name.clone(), source.clone());
                 }
-                None => out.notes.push(format!("requested but not granted: secret {name}")),
+                None => out
+                    .notes
+                    .push(format!("requested but not granted: secret {name}")),
             }
         }
         for name in self.secrets.keys() {
             if !requested.secrets.contains(name) {
-                out.notes.push(format!("granted but not requested (ignored): secret {name}"));
+                out.notes.push(format!(
+                    "granted but not requested (ignored): secret {name}"
+                ));
             }
         }
         out
@@ -175,7 +216,8 @@ fn covers(outer: &OriginPattern, inner: &OriginPattern) -> bool {
         || outer.port == inner.port;
     let hosts = match (&outer.host, &inner.host) {
         (a, b) if a == b => true,
-        (HostPattern::Subdomains(parent), HostPattern::Name(n)) | (HostPattern::Name(n), HostPattern::Subdomains(parent)) => {
+        (HostPattern::Subdomains(parent), HostPattern::Name(n))
+        | (HostPattern::Name(n), HostPattern::Subdomains(parent)) => {
             n.ends_with(&format!(".{parent}"))
         }
         _ => false,
@@ -229,8 +271,17 @@ timeout-ms = 1000
     fn nothing_is_granted_without_a_grant() {
         let eff = Grants::default().resolve(&manifest());
         assert!(eff.dirs.is_empty() && eff.http_granted.is_empty() && eff.secrets.is_empty());
-        assert!(eff.allowed_origin(&Origin::from_url("http://127.0.0.1:80/").unwrap()).is_none());
-        assert_eq!(eff.notes.iter().filter(|n| n.starts_with("requested but not granted")).count(), 5);
+        assert!(
+            eff.allowed_origin(&Origin::from_url("http://127.0.0.1:80/").unwrap())
+                .is_none()
+        );
+        assert_eq!(
+            eff.notes
+                .iter()
+                .filter(|n| n.starts_with("requested but not granted"))
+                .count(),
+            5
+        );
     }
 
     #[test]
@@ -254,28 +305,61 @@ access = "read-write"
         assert_eq!(eff.dirs[0].access, Access::ReadOnly);
         // ...and a read-write mount of a read-only request stays read-only.
         assert_eq!(eff.dirs[1].access, Access::ReadOnly);
-        assert!(eff.allowed_origin(&Origin::from_url("http://127.0.0.1:8080/x").unwrap()).is_some());
-        assert!(eff.allowed_origin(&Origin::from_url("http://127.0.0.1:9090/x").unwrap()).is_none());
-        assert!(eff.allowed_origin(&Origin::from_url("https://api.github.com/").unwrap()).is_none());
+        assert!(
+            eff.allowed_origin(&Origin::from_url("http://127.0.0.1:8080/x").unwrap())
+                .is_some()
+        );
+        assert!(
+            eff.allowed_origin(&Origin::from_url("http://127.0.0.1:9090/x").unwrap())
+                .is_none()
+        );
+        assert!(
+            eff.allowed_origin(&Origin::from_url("https://api.github.com/").unwrap())
+                .is_none()
+        );
     }
 
     #[test]
     fn grants_the_plugin_did_not_request_are_ignored() {
         let mut grants = Grants::default();
-        grants.http.push(OriginPattern::parse("https://evil.example").unwrap());
-        grants.secrets.insert("OTHER".parse().unwrap(), SecretSource::Value("x".into()));
+        grants
+            .http
+            .push(OriginPattern::parse("https://evil.example").unwrap());
+        grants
+            .secrets
+            .insert("OTHER".parse().unwrap(), SecretSource::Value("x".into()));
         let eff = grants.resolve(&manifest());
         assert!(eff.http_granted.is_empty());
         assert!(eff.secrets.is_empty());
-        assert!(eff.allowed_origin(&Origin::from_url("https://evil.example/").unwrap()).is_none());
+        assert!(
+            eff.allowed_origin(&Origin::from_url("https://evil.example/").unwrap())
+                .is_none()
+        );
     }
 
     #[test]
-    fn user_budgets_override_manifest_defaults() {
+    fn user_and_manifest_budgets_are_kept_apart() {
         let mut grants = Grants::default();
         grants.budgets.fuel = Some(5);
         let eff = grants.resolve(&manifest());
         assert_eq!(eff.budgets.fuel, Some(5));
-        assert_eq!(eff.budgets.timeout_ms, Some(1000));
+        assert_eq!(eff.budgets.timeout_ms, None);
+        assert_eq!(eff.requested_budgets.timeout_ms, Some(1000));
+    }
+
+    #[test]
+    fn a_verifier_never_gets_a_writable_directory() {
+        let text = manifest()
+            .to_toml()
+            .replace("kind = \"connector\"", "kind = \"verifier\"");
+        let verifier = Manifest::parse(&text, "test").unwrap();
+        let mut grants = Grants::default();
+        grants.directories.push(DirGrant {
+            host: "/srv/app".into(),
+            guest: "/data".parse().unwrap(),
+            access: Access::ReadWrite,
+        });
+        let eff = grants.resolve(&verifier);
+        assert_eq!(eff.dirs[0].access, Access::ReadOnly);
     }
 }

@@ -13,7 +13,11 @@ pub enum PluginKind {
 }
 
 impl PluginKind {
-    pub const ALL: [PluginKind; 3] = [PluginKind::Verifier, PluginKind::Connector, PluginKind::Trigger];
+    pub const ALL: [PluginKind; 3] = [
+        PluginKind::Verifier,
+        PluginKind::Connector,
+        PluginKind::Trigger,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -92,7 +96,8 @@ impl Manifest {
     /// Parses and validates a manifest. `origin` names the document in
     /// errors (a file path, or "component foo.wasm").
     pub fn parse(text: &str, origin: &str) -> Result<Self, ManifestError> {
-        let manifest: Manifest = toml::from_str(text).map_err(|e| ManifestError::syntax(origin, text, e))?;
+        let manifest: Manifest =
+            toml::from_str(text).map_err(|e| ManifestError::syntax(origin, text, e))?;
         let mut guests = BTreeSet::new();
         for dir in &manifest.capabilities.directories {
             if !guests.insert(dir.guest.as_str()) {
@@ -105,11 +110,19 @@ impl Manifest {
         }
         for (i, a) in manifest.capabilities.secrets.iter().enumerate() {
             if manifest.capabilities.secrets[..i].contains(a) {
-                return Err(ManifestError::invalid(origin, "capabilities.secrets", format!("{a} is listed twice")));
+                return Err(ManifestError::invalid(
+                    origin,
+                    "capabilities.secrets",
+                    format!("{a} is listed twice"),
+                ));
             }
         }
         if manifest.budgets.memory_mib == Some(0) || manifest.budgets.timeout_ms == Some(0) {
-            return Err(ManifestError::invalid(origin, "budgets", "memory-mib and timeout-ms must be greater than 0"));
+            return Err(ManifestError::invalid(
+                origin,
+                "budgets",
+                "memory-mib and timeout-ms must be greater than 0",
+            ));
         }
         Ok(manifest)
     }
@@ -153,7 +166,9 @@ memory-mib = 64
         assert_eq!(m.plugin.kind, PluginKind::Connector);
         assert_eq!(m.capabilities.http.len(), 2);
         assert_eq!(m.capabilities.directories[0].access, Access::ReadOnly);
-        assert!(matches!(&m.capabilities.directories[0].source, DirSource::Mount(n) if n.as_str() == "workspace"));
+        assert!(
+            matches!(&m.capabilities.directories[0].source, DirSource::Mount(n) if n.as_str() == "workspace")
+        );
         assert_eq!(m.budgets.memory_mib, Some(64));
         let again = Manifest::parse(&m.to_toml(), "round trip").unwrap();
         assert_eq!(again, m);
@@ -162,7 +177,9 @@ memory-mib = 64
     #[test]
     fn errors_name_the_document_line_and_value() {
         let text = FULL.replace("\"http-json\"", "\"Http JSON\"");
-        let err = Manifest::parse(&text, "plugins/x/gyre.toml").unwrap_err().to_string();
+        let err = Manifest::parse(&text, "plugins/x/gyre.toml")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("plugins/x/gyre.toml: line 3"), "{err}");
         assert!(err.contains("not a valid plugin name"), "{err}");
     }
@@ -171,12 +188,17 @@ memory-mib = 64
     fn unknown_fields_and_kinds_are_refused() {
         assert!(Manifest::parse(&FULL.replace("description", "descripton"), "m").is_err());
         assert!(Manifest::parse(&FULL.replace("\"connector\"", "\"agent\""), "m").is_err());
-        assert!(Manifest::parse(&FULL.replace("https://api.github.com", "https://*"), "m").is_err());
+        assert!(
+            Manifest::parse(&FULL.replace("https://api.github.com", "https://*"), "m").is_err()
+        );
     }
 
     #[test]
     fn a_directory_needs_exactly_one_source_and_a_clean_guest_path() {
-        let both = FULL.replace("mount = \"workspace\"", "mount = \"workspace\"\nhost = \"/x\"");
+        let both = FULL.replace(
+            "mount = \"workspace\"",
+            "mount = \"workspace\"\nhost = \"/x\"",
+        );
         assert!(Manifest::parse(&both, "m").is_err());
         let dotdot = FULL.replace("guest = \"/workspace\"", "guest = \"/workspace/../etc\"");
         assert!(Manifest::parse(&dotdot, "m").is_err());

@@ -48,7 +48,10 @@ fn slug(s: &str) -> Result<(), String> {
     if s.is_empty() || s.len() > 64 {
         return Err("use 1 to 64 characters".into());
     }
-    if !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
         return Err("use lowercase letters, digits and dashes".into());
     }
     if s.starts_with('-') || s.ends_with('-') {

@@ -25,7 +25,9 @@ impl Scheme {
         match s.to_ascii_lowercase().as_str() {
             "http" => Ok(Scheme::Http),
             "https" => Ok(Scheme::Https),
-            other => Err(format!("scheme {other:?} is not supported; use http or https")),
+            other => Err(format!(
+                "scheme {other:?} is not supported; use http or https"
+            )),
         }
     }
 }
@@ -72,7 +74,10 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), String> {
         let (host, after) = rest.split_once(']').ok_or("unclosed `[` in IPv6 address")?;
         return match after {
             "" => Ok((host, None)),
-            p => Ok((host, Some(p.strip_prefix(':').ok_or("expected `:` after `]`")?))),
+            p => Ok((
+                host,
+                Some(p.strip_prefix(':').ok_or("expected `:` after `]`")?),
+            )),
         };
     }
     Ok(match authority.rsplit_once(':') {
@@ -101,24 +106,32 @@ impl OriginPattern {
         let scheme = Scheme::parse(scheme)?;
         let authority = rest.strip_suffix('/').unwrap_or(rest);
         if authority.contains(['/', '?', '#', '@']) {
-            return Err(format!("{text:?}: an origin has no path, query or user info"));
+            return Err(format!(
+                "{text:?}: an origin has no path, query or user info"
+            ));
         }
         let (host, port) = split_host_port(authority)?;
         let port = match port {
             None => PortPattern::Exact(scheme.default_port()),
             Some("*") => PortPattern::Any,
-            Some(p) => PortPattern::Exact(p.parse().map_err(|_| format!("{text:?}: port {p:?} is not a number from 0 to 65535 or `*`"))?),
+            Some(p) => PortPattern::Exact(p.parse().map_err(|_| {
+                format!("{text:?}: port {p:?} is not a number from 0 to 65535 or `*`")
+            })?),
         };
         let host = host.to_ascii_lowercase();
         let host = if let Ok(ip) = host.parse::<IpAddr>() {
             HostPattern::Ip(ip)
         } else if let Some(parent) = host.strip_prefix("*.") {
             if !valid_dns_name(parent) || !parent.contains('.') {
-                return Err(format!("{text:?}: `*.` must be followed by a domain with at least two labels"));
+                return Err(format!(
+                    "{text:?}: `*.` must be followed by a domain with at least two labels"
+                ));
             }
             HostPattern::Subdomains(parent.to_string())
         } else if host == "*" || host.contains('*') {
-            return Err(format!("{text:?}: a wildcard host must be of the form *.example.com; granting every host is not allowed"));
+            return Err(format!(
+                "{text:?}: a wildcard host must be of the form *.example.com; granting every host is not allowed"
+            ));
         } else if valid_dns_name(&host) {
             HostPattern::Name(host)
         } else {
@@ -161,7 +174,9 @@ impl OriginPattern {
 impl Origin {
     /// The origin of an absolute `http(s)://` URL.
     pub fn from_url(url: &str) -> Result<Self, String> {
-        let (scheme, rest) = url.split_once("://").ok_or_else(|| format!("{url:?} is not an absolute URL"))?;
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| format!("{url:?} is not an absolute URL"))?;
         let scheme = Scheme::parse(scheme)?;
         let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
         Self::from_parts(scheme, authority)
@@ -175,7 +190,9 @@ impl Origin {
         let (host, port) = split_host_port(authority)?;
         let port = match port {
             None | Some("") => scheme.default_port(),
-            Some(p) => p.parse().map_err(|_| format!("port {p:?} is not a number"))?,
+            Some(p) => p
+                .parse()
+                .map_err(|_| format!("port {p:?} is not a number"))?,
         };
         let host = host.to_ascii_lowercase();
         if host.is_empty() {
@@ -187,7 +204,11 @@ impl Origin {
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
         write!(f, "{}://{}:{}", self.scheme.as_str(), host, self.port)
     }
 }
@@ -268,8 +289,19 @@ mod tests {
 
     #[test]
     fn everything_wildcards_paths_and_user_info_are_refused() {
-        for bad in ["https://*", "https://*.com", "http://a*.com", "https://x.com/path", "https://u@x.com", "ftp://x.com", "x.com"] {
-            assert!(OriginPattern::parse(bad).is_err(), "{bad} should be refused");
+        for bad in [
+            "https://*",
+            "https://*.com",
+            "http://a*.com",
+            "https://x.com/path",
+            "https://u@x.com",
+            "ftp://x.com",
+            "x.com",
+        ] {
+            assert!(
+                OriginPattern::parse(bad).is_err(),
+                "{bad} should be refused"
+            );
         }
     }
 
@@ -283,9 +315,25 @@ mod tests {
     #[test]
     fn only_ip_literals_and_localhost_name_special_addresses() {
         let lo: IpAddr = "127.0.0.1".parse().unwrap();
-        assert!(OriginPattern::parse("http://127.0.0.1:*").unwrap().names_address(lo));
-        assert!(OriginPattern::parse("http://localhost:*").unwrap().names_address(lo));
-        assert!(!OriginPattern::parse("http://rebind.example:*").unwrap().names_address(lo));
-        assert!(!OriginPattern::parse("http://127.0.0.2:*").unwrap().names_address(lo));
+        assert!(
+            OriginPattern::parse("http://127.0.0.1:*")
+                .unwrap()
+                .names_address(lo)
+        );
+        assert!(
+            OriginPattern::parse("http://localhost:*")
+                .unwrap()
+                .names_address(lo)
+        );
+        assert!(
+            !OriginPattern::parse("http://rebind.example:*")
+                .unwrap()
+                .names_address(lo)
+        );
+        assert!(
+            !OriginPattern::parse("http://127.0.0.2:*")
+                .unwrap()
+                .names_address(lo)
+        );
     }
 }

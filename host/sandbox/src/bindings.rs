@@ -53,7 +53,9 @@ pub mod connector {
 /// Types of the trigger world.
 pub mod trigger {
     pub use super::worlds::trigger::TriggerPre;
-    pub use super::worlds::trigger::exports::gyre::plugin::events::{Event, Firing, PollResult, WebhookRequest};
+    pub use super::worlds::trigger::exports::gyre::plugin::events::{
+        Event, Firing, PollResult, WebhookRequest,
+    };
 }
 
 impl std::fmt::Display for types::PluginError {

@@ -6,7 +6,7 @@ use crate::caps::kv::KvStore;
 use crate::plugin::{Plugin, PluginPre};
 use crate::state::StoreState;
 use crate::{HostLimits, SandboxError, inspect};
-use gyre_manifest::{Manifest, PluginName};
+use gyre_manifest::Manifest;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -54,8 +54,6 @@ pub struct Runtime {
 /// How a plugin was loaded.
 #[derive(Debug, Clone)]
 pub struct LoadReport {
-    /// sha256 of the component, hex.
-    pub digest: String,
     /// False when the compile cache supplied the code.
     pub compiled: bool,
     pub load_time: Duration,
@@ -75,7 +73,11 @@ impl Runtime {
             .max_memories_per_module(limits.max_memories)
             .max_tables_per_component(limits.max_tables)
             .max_core_instances_per_component(limits.max_instances)
-            .max_memory_size(limits.max_memory as usize);
+            .max_memory_size(limits.max_memory as usize)
+            // Reset small instances with memset instead of returning pages to
+            // the kernel: a fresh store then starts without page faults.
+            .linear_memory_keep_resident(2 << 20)
+            .table_keep_resident(64 << 10);
 
         let mut wasm = Config::new();
         wasm.wasm_component_model(true)
@@ -85,17 +87,22 @@ impl Runtime {
         let engine = Engine::new(&wasm).map_err(|e| SandboxError::Engine(e.to_string()))?;
 
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| SandboxError::Engine(e.to_string()))?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| SandboxError::Engine(e.to_string()))?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(|e| SandboxError::Engine(e.to_string()))?;
         Imports::add_to_linker::<_, HasSelf<StoreState>>(&mut linker, |s| s)
             .map_err(|e| SandboxError::Engine(e.to_string()))?;
 
         let cache = match &config.cache_dir {
-            Some(dir) => Some(CompileCache::open(dir, &engine).map_err(|e| SandboxError::Cache {
-                path: dir.clone(),
-                reason: e.to_string(),
-            })?),
+            Some(dir) => {
+                Some(
+                    CompileCache::open(dir, &engine).map_err(|e| SandboxError::Cache {
+                        path: dir.clone(),
+                        reason: e.to_string(),
+                    })?,
+                )
+            }
             None => None,
         };
 
@@ -116,7 +123,14 @@ impl Runtime {
             .map_err(|e| SandboxError::Engine(format!("cannot start the epoch thread: {e}")))?;
 
         Ok(Self {
-            inner: Arc::new(RuntimeInner { engine, linker, limits, cache, state_dir: config.state_dir, ticker_stop }),
+            inner: Arc::new(RuntimeInner {
+                engine,
+                linker,
+                limits,
+                cache,
+                state_dir: config.state_dir,
+                ticker_stop,
+            }),
         })
     }
 
@@ -130,25 +144,47 @@ impl Runtime {
 
     /// Loads the plugin at `path`.
     pub fn load(&self, path: &Path) -> Result<(Plugin, LoadReport), SandboxError> {
-        let bytes = std::fs::read(path).map_err(|source| SandboxError::Read { path: path.into(), source })?;
-        self.load_bytes(&bytes, &path.display().to_string())
+        let bytes = std::fs::read(path).map_err(|source| SandboxError::Read {
+            path: path.into(),
+            source,
+        })?;
+        self.load_bytes(bytes, &path.display().to_string())
     }
 
     /// Loads a plugin from its component bytes; `origin` names it in errors.
-    pub fn load_bytes(&self, bytes: &[u8], origin: &str) -> Result<(Plugin, LoadReport), SandboxError> {
+    pub fn load_bytes(
+        &self,
+        bytes: Vec<u8>,
+        origin: &str,
+    ) -> Result<(Plugin, LoadReport), SandboxError> {
         let start = Instant::now();
-        let info = inspect::read(bytes)
-            .map_err(|reason| SandboxError::NotAComponent { plugin: origin.into(), reason })?;
-        let text = info.manifest_text.as_deref().ok_or_else(|| SandboxError::NoManifest { plugin: origin.into() })?;
-        let manifest = Manifest::parse(text, &format!("{origin} (embedded gyre.toml)"))
-            .map_err(|e| SandboxError::BadManifest { plugin: origin.into(), reason: e.to_string() })?;
+        let info = inspect::read(&bytes).map_err(|reason| SandboxError::NotAComponent {
+            plugin: origin.into(),
+            reason,
+        })?;
+        let text = info
+            .manifest_text
+            .as_deref()
+            .ok_or_else(|| SandboxError::NoManifest {
+                plugin: origin.into(),
+            })?;
+        let manifest =
+            Manifest::parse(text, &format!("{origin} (embedded gyre.toml)")).map_err(|e| {
+                SandboxError::BadManifest {
+                    plugin: origin.into(),
+                    reason: e.to_string(),
+                }
+            })?;
         let errors: Vec<String> = inspect::check(&manifest, &info)
             .into_iter()
             .filter(|m| m.severity == inspect::Severity::Error)
             .map(|m| m.message)
             .collect();
         if !errors.is_empty() {
-            return Err(SandboxError::Incompatible { plugin: origin.into(), reason: errors.join("; ") });
+            return Err(SandboxError::Incompatible {
+                plugin: origin.into(),
+                reason: errors.join("; "),
+            });
         }
 
         // Checked before compiling: the pooling allocator would refuse later
@@ -157,47 +193,84 @@ impl Runtime {
         if info.memories > max {
             return Err(SandboxError::Incompatible {
                 plugin: origin.into(),
-                reason: format!("it defines {} linear memories; this host allows at most {max} per plugin", info.memories),
+                reason: format!(
+                    "it defines {} linear memories; this host allows at most {max} per plugin",
+                    info.memories
+                ),
             });
         }
-        let digest = crate::digest(bytes);
-        let (component, compiled) = self.compile(bytes, &digest, origin)?;
-        let pre = PluginPre::new(&self.inner.linker, &component, manifest.plugin.kind).map_err(|e| {
-            SandboxError::Incompatible { plugin: origin.into(), reason: format!("cannot link: {e}") }
-        })?;
-        let report = LoadReport { digest: digest.clone(), compiled, load_time: start.elapsed() };
-        Ok((Plugin::new(self.clone(), manifest, info, digest, pre), report))
+        let key = blake3::hash(&bytes).to_hex();
+        let (component, compiled) = self.compile(&bytes, &key, origin)?;
+        let pre =
+            PluginPre::new(&self.inner.linker, &component, manifest.plugin.kind).map_err(|e| {
+                SandboxError::Incompatible {
+                    plugin: origin.into(),
+                    reason: format!("cannot link: {e}"),
+                }
+            })?;
+        let report = LoadReport {
+            compiled,
+            load_time: start.elapsed(),
+        };
+        Ok((
+            Plugin::new(self.clone(), manifest, info, bytes.into(), pre),
+            report,
+        ))
     }
 
-    fn compile(&self, bytes: &[u8], digest: &str, origin: &str) -> Result<(Component, bool), SandboxError> {
+    fn compile(
+        &self,
+        bytes: &[u8],
+        key: &str,
+        origin: &str,
+    ) -> Result<(Component, bool), SandboxError> {
         let engine = &self.inner.engine;
         if let Some(cache) = &self.inner.cache {
-            if let Some(component) = cache.get(engine, digest) {
+            if let Some(component) = cache.get(engine, key) {
                 return Ok((component, false));
             }
-            let artifact = engine
-                .precompile_component(bytes)
-                .map_err(|e| SandboxError::Compile { plugin: origin.into(), reason: e.to_string() })?;
-            if let Err(e) = cache.put(digest, &artifact) {
-                tracing::warn!("cannot write the compile cache at {}: {e}", cache.path().display());
+            let artifact =
+                engine
+                    .precompile_component(bytes)
+                    .map_err(|e| SandboxError::Compile {
+                        plugin: origin.into(),
+                        reason: e.to_string(),
+                    })?;
+            if let Err(e) = cache.put(key, &artifact) {
+                tracing::warn!(
+                    "cannot write the compile cache at {}: {e}",
+                    cache.path().display()
+                );
             }
             // SAFETY: `artifact` was produced just now by this engine.
-            let component = unsafe { Component::deserialize(engine, &artifact) }
-                .map_err(|e| SandboxError::Compile { plugin: origin.into(), reason: e.to_string() })?;
+            let component = unsafe { Component::deserialize(engine, &artifact) }.map_err(|e| {
+                SandboxError::Compile {
+                    plugin: origin.into(),
+                    reason: e.to_string(),
+                }
+            })?;
             return Ok((component, true));
         }
-        let component = Component::new(engine, bytes)
-            .map_err(|e| SandboxError::Compile { plugin: origin.into(), reason: e.to_string() })?;
+        let component = Component::new(engine, bytes).map_err(|e| SandboxError::Compile {
+            plugin: origin.into(),
+            reason: e.to_string(),
+        })?;
         Ok((component, true))
     }
 
-    /// The private key-value store of the plugin called `name`, if this
-    /// runtime keeps state.
-    pub fn kv_store(&self, name: &PluginName) -> Result<Option<KvStore>, SandboxError> {
-        let Some(root) = &self.inner.state_dir else { return Ok(None) };
-        let dir = root.join("plugins").join(name.as_str()).join("kv");
+    /// The private key-value store named `namespace` (a plugin's content
+    /// digest), if this runtime keeps state.
+    pub(crate) fn kv_store(&self, namespace: &str) -> Result<Option<KvStore>, SandboxError> {
+        let Some(root) = &self.inner.state_dir else {
+            return Ok(None);
+        };
+        let dir = root.join("plugins").join(namespace).join("kv");
         KvStore::open(&dir, &self.inner.limits)
             .map(Some)
-            .map_err(|e| SandboxError::Grant { plugin: name.to_string(), what: "key-value store".into(), reason: format!("{}: {e}", dir.display()) })
+            .map_err(|e| SandboxError::Grant {
+                plugin: namespace.to_string(),
+                what: "key-value store".into(),
+                reason: format!("{}: {e}", dir.display()),
+            })
     }
 }

@@ -49,12 +49,14 @@ pub fn read(bytes: &[u8]) -> Result<ComponentInfo, String> {
             Payload::End(_) => depth = depth.saturating_sub(1),
             Payload::ComponentImportSection(reader) if depth == 1 => {
                 for import in reader {
-                    info.imports.push(import.map_err(|e| e.to_string())?.name.name.to_string());
+                    info.imports
+                        .push(import.map_err(|e| e.to_string())?.name.name.to_string());
                 }
             }
             Payload::ComponentExportSection(reader) if depth == 1 => {
                 for export in reader {
-                    info.exports.push(export.map_err(|e| e.to_string())?.name.name.to_string());
+                    info.exports
+                        .push(export.map_err(|e| e.to_string())?.name.name.to_string());
                 }
             }
             Payload::MemorySection(reader) => {
@@ -72,7 +74,9 @@ pub fn read(bytes: &[u8]) -> Result<ComponentInfo, String> {
         }
     }
     if manifests > 1 {
-        return Err(format!("it embeds {manifests} `{MANIFEST_SECTION}` sections; a plugin has exactly one"));
+        return Err(format!(
+            "it embeds {manifests} `{MANIFEST_SECTION}` sections; a plugin has exactly one"
+        ));
     }
     Ok(info)
 }
@@ -82,7 +86,10 @@ pub fn exported_worlds(info: &ComponentInfo) -> Vec<(PluginKind, String)> {
     let mut out = Vec::new();
     for export in &info.exports {
         for kind in PluginKind::ALL {
-            if let Some(version) = export.strip_prefix(kind.export_interface()).and_then(|rest| rest.strip_prefix('@')) {
+            if let Some(version) = export
+                .strip_prefix(kind.export_interface())
+                .and_then(|rest| rest.strip_prefix('@'))
+            {
                 out.push((kind, version.to_string()));
             }
         }
@@ -118,41 +125,77 @@ pub fn check(manifest: &Manifest, info: &ComponentInfo) -> Vec<Mismatch> {
     match worlds.iter().find(|(k, _)| *k == kind) {
         None => flag(
             Severity::Error,
-            format!("the manifest says {kind}, but the component does not export {}", kind.export_interface()),
+            format!(
+                "the manifest says {kind}, but the component does not export {}",
+                kind.export_interface()
+            ),
         ),
         Some((_, version)) if version != API_VERSION => flag(
             Severity::Error,
-            format!("it targets gyre:plugin@{version}; this host implements gyre:plugin@{API_VERSION}"),
+            format!(
+                "it targets gyre:plugin@{version}; this host implements gyre:plugin@{API_VERSION}"
+            ),
         ),
         Some(_) => {}
     }
     for (other, _) in worlds.iter().filter(|(k, _)| *k != kind) {
-        flag(Severity::Warning, format!("it also exports the {other} interface, which the host will not call"));
+        flag(
+            Severity::Warning,
+            format!("it also exports the {other} interface, which the host will not call"),
+        );
     }
     for import in &info.imports {
         if !(import.starts_with("wasi:") || import.starts_with("gyre:plugin/")) {
-            flag(Severity::Error, format!("it imports {import}, which Gyre does not provide"));
+            flag(
+                Severity::Error,
+                format!("it imports {import}, which Gyre does not provide"),
+            );
         }
     }
     let caps = &manifest.capabilities;
     if imports_any(info, "wasi:http/outgoing-handler") && caps.http.is_empty() {
-        flag(Severity::Warning, "it imports wasi:http but requests no origin: every request will be denied".into());
+        flag(
+            Severity::Warning,
+            "it imports wasi:http but requests no origin: every request will be denied".into(),
+        );
     }
     if !caps.http.is_empty() && !imports_any(info, "wasi:http/outgoing-handler") {
-        flag(Severity::Warning, "it requests HTTP origins but does not import wasi:http".into());
+        flag(
+            Severity::Warning,
+            "it requests HTTP origins but does not import wasi:http".into(),
+        );
     }
     if !caps.secrets.is_empty() && !imports_any(info, "gyre:plugin/secrets") {
-        flag(Severity::Warning, "it requests secrets but does not import gyre:plugin/secrets".into());
+        flag(
+            Severity::Warning,
+            "it requests secrets but does not import gyre:plugin/secrets".into(),
+        );
     }
     if imports_any(info, "gyre:plugin/secrets") && caps.secrets.is_empty() {
-        flag(Severity::Warning, "it imports gyre:plugin/secrets but requests no secret: every lookup will be refused".into());
+        flag(
+            Severity::Warning,
+            "it imports gyre:plugin/secrets but requests no secret: every lookup will be refused"
+                .into(),
+        );
     }
     if !caps.directories.is_empty() && !imports_any(info, "wasi:filesystem/preopens") {
-        flag(Severity::Warning, "it requests directories but does not import wasi:filesystem".into());
+        flag(
+            Severity::Warning,
+            "it requests directories but does not import wasi:filesystem".into(),
+        );
     }
-    for socket in ["wasi:sockets/tcp", "wasi:sockets/udp", "wasi:sockets/ip-name-lookup"] {
+    for socket in [
+        "wasi:sockets/tcp",
+        "wasi:sockets/udp",
+        "wasi:sockets/ip-name-lookup",
+    ] {
         if imports_any(info, socket) {
-            flag(Severity::Warning, format!("it imports {socket}: Gyre denies raw sockets and guest DNS; use wasi:http"));
+            flag(
+                Severity::Warning,
+                format!(
+                    "it imports {socket}: Gyre denies raw sockets and guest DNS; use wasi:http"
+                ),
+            );
         }
     }
     out

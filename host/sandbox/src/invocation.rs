@@ -22,6 +22,10 @@ pub enum Failure {
     ResultTooLarge { bytes: usize, limit: usize },
     #[error("input too large: {bytes} bytes, limit {limit}")]
     InputTooLarge { bytes: usize, limit: usize },
+    /// The guest tried to hand the host more than it copies in one host
+    /// call or one result.
+    #[error("payload too large: more than {limit} bytes in one host call or result")]
+    PayloadTooLarge { limit: usize },
     #[error("could not start the plugin: {message}")]
     Instantiation { message: String },
     #[error("{message}")]
@@ -38,6 +42,7 @@ impl Failure {
             Failure::Trapped { .. } => "trapped",
             Failure::ResultTooLarge { .. } => "result-too-large",
             Failure::InputTooLarge { .. } => "input-too-large",
+            Failure::PayloadTooLarge { .. } => "payload-too-large",
             Failure::Instantiation { .. } => "instantiation",
             Failure::Unsupported { .. } => "unsupported",
         }
@@ -52,17 +57,26 @@ impl Failure {
                 | Failure::MemoryLimit { .. }
                 | Failure::ResultTooLarge { .. }
                 | Failure::InputTooLarge { .. }
+                | Failure::PayloadTooLarge { .. }
         )
     }
 }
 
 fn humantime(ms: u64) -> String {
-    if ms >= 1000 { format!("{:.1}s", ms as f64 / 1000.0) } else { format!("{ms}ms") }
+    if ms >= 1000 {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    } else {
+        format!("{ms}ms")
+    }
 }
 
 pub(crate) fn bytes(n: u64) -> String {
     const MIB: u64 = 1024 * 1024;
-    if n >= MIB && n % MIB == 0 { format!("{} MiB", n / MIB) } else { format!("{n} bytes") }
+    if n >= MIB && n % MIB == 0 {
+        format!("{} MiB", n / MIB)
+    } else {
+        format!("{n} bytes")
+    }
 }
 
 /// A capability the plugin reached for and was refused.
@@ -75,10 +89,16 @@ pub struct Denial {
 
 impl Denial {
     pub fn http(detail: String) -> Self {
-        Self { capability: "http".into(), detail }
+        Self {
+            capability: "http".into(),
+            detail,
+        }
     }
     pub fn secret(detail: String) -> Self {
-        Self { capability: "secret".into(), detail }
+        Self {
+            capability: "secret".into(),
+            detail,
+        }
     }
 }
 
@@ -118,11 +138,20 @@ pub struct Invocation<T> {
     pub outcome: Result<T, Failure>,
     pub usage: Usage,
     pub output: Output,
+    /// The first denials of the call (a bounded number), redacted.
     pub denials: Vec<Denial>,
+    /// Denials beyond those kept.
+    pub denials_dropped: u64,
 }
 
 impl<T> Invocation<T> {
     pub fn map<U>(self, f: impl FnOnce(T) -> Result<U, Failure>) -> Invocation<U> {
-        Invocation { outcome: self.outcome.and_then(f), usage: self.usage, output: self.output, denials: self.denials }
+        Invocation {
+            outcome: self.outcome.and_then(f),
+            usage: self.usage,
+            output: self.output,
+            denials: self.denials,
+            denials_dropped: self.denials_dropped,
+        }
     }
 }

@@ -39,23 +39,37 @@ impl Limiter {
 }
 
 impl ResourceLimiter for Limiter {
-    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         let grown = (desired - current.min(desired)) as u64;
         // The cap bounds every memory together, so extra memories cannot
         // multiply it.
-        if desired as u64 > self.memory_cap || self.current.saturating_add(grown) > self.memory_cap {
+        if desired as u64 > self.memory_cap || self.current.saturating_add(grown) > self.memory_cap
+        {
             self.hit_memory_limit = true;
             // An error, not `Ok(false)`: a guest allocator that ignores a
             // failed grow would otherwise limp on, and the outcome would read
             // as a generic trap instead of a memory limit.
-            return Err(wasmtime::Error::new(MemoryLimitExceeded { limit: self.memory_cap, desired: desired as u64 }));
+            return Err(wasmtime::Error::new(MemoryLimitExceeded {
+                limit: self.memory_cap,
+                desired: desired as u64,
+            }));
         }
         self.current = self.current.saturating_add(grown);
         self.peak = self.peak.max(self.current);
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= self.table_elements)
     }
 
@@ -67,5 +81,27 @@ impl ResourceLimiter for Limiter {
     }
     fn memories(&self) -> usize {
         self.memories as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_bounds_all_memories_together() {
+        let mut limiter = Limiter::new(64 << 20, 8, 8, 8);
+        // Two memories of 40 MiB each: the first fits, the second would
+        // take the store to 80 MiB.
+        assert!(limiter.memory_growing(0, 40 << 20, None).unwrap());
+        assert!(limiter.memory_growing(0, 40 << 20, None).is_err());
+        assert!(limiter.hit_memory_limit);
+        assert_eq!(limiter.peak, 40 << 20);
+    }
+
+    #[test]
+    fn one_memory_past_the_cap_is_refused() {
+        let mut limiter = Limiter::new(64 << 20, 8, 8, 8);
+        assert!(limiter.memory_growing(0, 65 << 20, None).is_err());
     }
 }

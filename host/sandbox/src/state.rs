@@ -1,6 +1,7 @@
 //! The data of one store: a fresh one per call, so nothing leaks between
 //! calls or between plugins.
 
+use crate::HostLimits;
 use crate::bindings::imports::gyre::plugin::{kv, log, secrets, types};
 use crate::caps::http::EgressHooks;
 use crate::caps::kv::{KvError, KvStore};
@@ -10,7 +11,6 @@ use crate::caps::secrets::SecretValues;
 use crate::caps::{Granted, fs};
 use crate::invocation::Denial;
 use crate::limiter::Limiter;
-use crate::HostLimits;
 use std::sync::{Arc, Mutex};
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -27,13 +27,14 @@ pub struct StoreState {
     pub stderr: BoundedOutput,
     pub secrets: Arc<SecretValues>,
     kv: Option<KvStore>,
-    pub denials: Arc<Mutex<Vec<Denial>>>,
+    pub denials: Arc<Mutex<Denials>>,
 }
 
 impl StoreState {
     pub fn new(granted: &Granted, limits: &HostLimits) -> Result<Self, String> {
-        let stdout = BoundedOutput::new(limits.max_output_bytes);
-        let stderr = BoundedOutput::new(limits.max_output_bytes);
+        let slack = granted.secrets.longest();
+        let stdout = BoundedOutput::with_slack(limits.max_output_bytes, slack);
+        let stderr = BoundedOutput::with_slack(limits.max_output_bytes, slack);
         let mut builder = WasiCtxBuilder::new();
         // Nothing is inherited from the host: no environment, no arguments,
         // no stdin, no sockets, no name lookups. Outbound HTTP goes through
@@ -46,15 +47,29 @@ impl StoreState {
             .allow_ip_name_lookup(false)
             .socket_addr_check(|_, _| Box::pin(async { false }));
         fs::preopen(&mut builder, &granted.dirs)?;
-        let denials = Arc::new(Mutex::new(Vec::new()));
+        let denials = Arc::new(Mutex::new(Denials::new(limits.max_denials)));
         let budget = granted.budget;
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(limits.max_resources);
         Ok(Self {
             wasi: builder.build(),
-            table: ResourceTable::new(),
+            table,
             http: WasiHttpCtx::new(),
-            hooks: EgressHooks { policy: granted.egress.clone(), denials: denials.clone() },
-            limiter: Limiter::new(budget.memory, limits.max_memories, limits.max_tables, limits.max_instances),
-            logs: LogBuffer::new(limits.max_log_lines, limits.max_log_line_bytes),
+            hooks: EgressHooks {
+                policy: granted.egress.clone(),
+                denials: denials.clone(),
+            },
+            limiter: Limiter::new(
+                budget.memory,
+                limits.max_memories,
+                limits.max_tables,
+                limits.max_instances,
+            ),
+            logs: LogBuffer::new(
+                limits.max_log_lines,
+                limits.max_log_line_bytes,
+                limits.max_log_bytes,
+            ),
             stdout,
             stderr,
             secrets: granted.secrets.clone(),
@@ -64,19 +79,54 @@ impl StoreState {
     }
 
     fn deny(&self, denial: Denial) {
-        self.denials.lock().unwrap_or_else(|p| p.into_inner()).push(denial);
+        self.denials
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(denial);
+    }
+}
+
+/// The denials of one call: the first `max` kept, the rest counted.
+#[derive(Debug, Default)]
+pub struct Denials {
+    pub kept: Vec<Denial>,
+    pub dropped: u64,
+    max: usize,
+}
+
+impl Denials {
+    pub fn new(max: usize) -> Self {
+        Self {
+            kept: Vec::new(),
+            dropped: 0,
+            max,
+        }
+    }
+    pub fn push(&mut self, denial: Denial) {
+        if self.kept.len() < self.max {
+            self.kept.push(denial);
+        } else {
+            self.dropped += 1;
+        }
     }
 }
 
 impl WasiView for StoreState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 impl WasiHttpView for StoreState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
     }
 }
 
@@ -84,7 +134,7 @@ impl types::Host for StoreState {}
 
 impl log::Host for StoreState {
     fn emit(&mut self, level: log::Level, message: String, fields: Vec<log::Field>) {
-        self.logs.push(level, message, fields);
+        self.logs.push(level, message, fields, &self.secrets);
     }
 }
 
@@ -97,7 +147,9 @@ impl secrets::Host for StoreState {
                 // Quoted and escaped: a name is guest input and may hold
                 // control characters.
                 self.deny(Denial::secret(format!("{shown:?} is not granted")));
-                Err(secrets::SecretError::NotGranted(format!("secret {shown:?} is not granted to this plugin")))
+                Err(secrets::SecretError::NotGranted(format!(
+                    "secret {shown:?} is not granted to this plugin"
+                )))
             }
         }
     }
@@ -113,7 +165,9 @@ fn kv_error(e: KvError) -> kv::KvError {
 
 impl StoreState {
     fn store(&self) -> Result<&KvStore, kv::KvError> {
-        self.kv.as_ref().ok_or_else(|| kv::KvError::Unavailable("this plugin has no key-value store here".into()))
+        self.kv.as_ref().ok_or_else(|| {
+            kv::KvError::Unavailable("this plugin has no key-value store here".into())
+        })
     }
 }
 

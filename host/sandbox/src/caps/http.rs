@@ -40,7 +40,12 @@ pub struct SystemResolver;
 impl Resolve for SystemResolver {
     fn lookup(&self, host: &str, port: u16) -> BoxFuture<std::io::Result<Vec<IpAddr>>> {
         let host = host.to_string();
-        Box::pin(async move { Ok(tokio::net::lookup_host((host.as_str(), port)).await?.map(|a| a.ip()).collect()) })
+        Box::pin(async move {
+            Ok(tokio::net::lookup_host((host.as_str(), port))
+                .await?
+                .map(|a| a.ip())
+                .collect())
+        })
     }
 }
 
@@ -54,10 +59,16 @@ pub struct StaticResolver {
 
 impl StaticResolver {
     pub fn new(fallback: Option<Arc<dyn Resolve>>) -> Self {
-        Self { entries: HashMap::new(), fallback }
+        Self {
+            entries: HashMap::new(),
+            fallback,
+        }
     }
     pub fn insert(&mut self, host: &str, addr: IpAddr) {
-        self.entries.entry(host.to_ascii_lowercase()).or_default().push(addr);
+        self.entries
+            .entry(host.to_ascii_lowercase())
+            .or_default()
+            .push(addr);
     }
 }
 
@@ -71,7 +82,12 @@ impl Resolve for StaticResolver {
             Some(f) => f.lookup(host, port),
             None => {
                 let host = host.to_string();
-                Box::pin(async move { Err(std::io::Error::new(std::io::ErrorKind::NotFound, format!("{host} does not resolve"))) })
+                Box::pin(async move {
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        format!("{host} does not resolve"),
+                    ))
+                })
             }
         }
     }
@@ -86,6 +102,21 @@ pub fn special_address(ip: IpAddr) -> Option<&'static str> {
                 return special_v4(v4);
             }
             let seg = v6.segments();
+            let embedded = Ipv4Addr::new(
+                (seg[6] >> 8) as u8,
+                seg[6] as u8,
+                (seg[7] >> 8) as u8,
+                seg[7] as u8,
+            );
+            if seg[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified() {
+                // IPv4-compatible (::a.b.c.d), deprecated but still routed
+                // by some stacks.
+                return special_v4(embedded).or(Some("IPv4-compatible"));
+            }
+            if seg[..4] == [0, 0, 0, 0] && seg[4] == 0xffff && seg[5] == 0 {
+                // IPv4-translated (::ffff:0:a.b.c.d).
+                return special_v4(embedded).or(Some("IPv4-translated"));
+            }
             if v6.is_loopback() {
                 Some("loopback")
             } else if v6.is_unspecified() {
@@ -96,10 +127,15 @@ pub fn special_address(ip: IpAddr) -> Option<&'static str> {
                 Some("link-local")
             } else if seg[0] & 0xfe00 == 0xfc00 {
                 Some("private (unique local)")
+            } else if seg[0] & 0xffc0 == 0xfec0 {
+                Some("site-local")
+            } else if seg[0] == 0x64 && seg[1] == 0xff9b && seg[2] == 0x0001 {
+                Some("local-use NAT64")
             } else if seg[0] == 0x64 && seg[1] == 0xff9b {
                 // NAT64: judge the embedded IPv4 address.
-                let v4 = Ipv4Addr::new((seg[6] >> 8) as u8, seg[6] as u8, (seg[7] >> 8) as u8, seg[7] as u8);
-                special_v4(v4).or(None)
+                special_v4(embedded)
+            } else if seg[0] == 0x0100 && seg[1..4] == [0, 0, 0] {
+                Some("discard-only")
             } else if seg[0] == 0x2001 && seg[1] == 0x0db8 {
                 Some("documentation")
             } else {
@@ -116,7 +152,11 @@ fn special_v4(ip: Ipv4Addr) -> Option<&'static str> {
     } else if ip.is_private() {
         Some("private")
     } else if ip.is_link_local() {
-        Some(if o == [169, 254, 169, 254] { "cloud metadata" } else { "link-local" })
+        Some(if o == [169, 254, 169, 254] {
+            "cloud metadata"
+        } else {
+            "link-local"
+        })
     } else if ip.is_unspecified() || o[0] == 0 {
         Some("unspecified")
     } else if ip.is_broadcast() || ip.is_multicast() || o[0] >= 240 {
@@ -127,6 +167,10 @@ fn special_v4(ip: Ipv4Addr) -> Option<&'static str> {
         Some("benchmarking")
     } else if ip.is_documentation() {
         Some("documentation")
+    } else if o == [168, 63, 129, 16] {
+        Some("cloud metadata (Azure WireServer)")
+    } else if o[0] == 192 && o[1] == 0 && o[2] == 0 {
+        Some("IETF protocol assignments")
     } else {
         None
     }
@@ -174,8 +218,10 @@ impl EgressPolicy {
     /// Decides whether `scheme://authority` may be reached, and at which
     /// addresses.
     pub async fn check(&self, scheme: Scheme, authority: &str) -> Result<Destination, Refusal> {
-        let origin = Origin::from_parts(scheme, authority)
-            .map_err(|e| Refusal { detail: format!("{authority}: {e}"), code: HttpError::HttpRequestUriInvalid })?;
+        let origin = Origin::from_parts(scheme, authority).map_err(|e| Refusal {
+            detail: format!("{authority}: {e}"),
+            code: HttpError::HttpRequestUriInvalid,
+        })?;
         let Some(pattern) = self.effective.allowed_origin(&origin) else {
             return Err(Refusal {
                 detail: format!("{origin} is not a granted origin"),
@@ -184,15 +230,28 @@ impl EgressPolicy {
         };
         let candidates = match origin.host.parse::<IpAddr>() {
             Ok(ip) => vec![ip],
-            Err(_) => match tokio::time::timeout(self.connect, self.resolver.lookup(&origin.host, origin.port)).await {
+            Err(_) => match tokio::time::timeout(
+                self.connect,
+                self.resolver.lookup(&origin.host, origin.port),
+            )
+            .await
+            {
                 Ok(Ok(addrs)) if !addrs.is_empty() => addrs,
                 Ok(Ok(_)) | Ok(Err(_)) => {
                     return Err(Refusal {
                         detail: format!("{} does not resolve", origin.host),
-                        code: HttpError::DnsError { rcode: Some("NXDOMAIN".into()), info_code: None },
+                        code: HttpError::DnsError {
+                            rcode: Some("NXDOMAIN".into()),
+                            info_code: None,
+                        },
                     });
                 }
-                Err(_) => return Err(Refusal { detail: format!("resolving {} timed out", origin.host), code: HttpError::DnsTimeout }),
+                Err(_) => {
+                    return Err(Refusal {
+                        detail: format!("resolving {} timed out", origin.host),
+                        code: HttpError::DnsTimeout,
+                    });
+                }
             },
         };
         let mut addrs = Vec::new();
@@ -224,14 +283,16 @@ impl EgressPolicy {
 /// through the policy.
 pub struct EgressHooks {
     pub policy: Arc<EgressPolicy>,
-    pub denials: Arc<Mutex<Vec<Denial>>>,
+    pub denials: Arc<Mutex<crate::state::Denials>>,
 }
 
 fn tls_config() -> Arc<rustls::ClientConfig> {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
-            let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.into() };
+            let roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.into(),
+            };
             let provider = Arc::new(rustls::crypto::ring::default_provider());
             let config = rustls::ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
@@ -260,7 +321,10 @@ impl WasiHttpHooks for EgressHooks {
     ) -> Box<
         dyn Future<
                 Output = Result<
-                    (http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>),
+                    (
+                        http::Response<WasiBody>,
+                        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+                    ),
                     HttpError,
                 >,
             > + Send,
@@ -273,12 +337,20 @@ impl WasiHttpHooks for EgressHooks {
                 Some("http") => Scheme::Http,
                 _ => return Err(HttpError::HttpProtocolError),
             };
-            let authority = request.uri().authority().map(|a| a.as_str().to_string()).unwrap_or_default();
+            let authority = request
+                .uri()
+                .authority()
+                .map(|a| a.as_str().to_string())
+                .unwrap_or_default();
             let destination = match policy.check(scheme, &authority).await {
                 Ok(d) => d,
                 Err(refusal) => {
-                    tracing::info!(target: "gyre::egress", "denied: {}", refusal.detail);
-                    denials.lock().unwrap_or_else(|p| p.into_inner()).push(Denial::http(refusal.detail));
+                    // Logged with the rest of the call's denials, redacted,
+                    // when the call ends: the detail holds guest input.
+                    denials
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(Denial::http(refusal.detail));
                     return Err(refusal.code);
                 }
             };
@@ -292,10 +364,22 @@ async fn send(
     destination: Destination,
     request: http::Request<WasiBody>,
     options: Option<RequestOptions>,
-) -> Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>), HttpError> {
+) -> Result<
+    (
+        http::Response<WasiBody>,
+        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ),
+    HttpError,
+> {
     let connect_timeout = policy.clamp(options.and_then(|o| o.connect_timeout), policy.connect);
-    let first_byte = policy.clamp(options.and_then(|o| o.first_byte_timeout), policy.first_byte);
-    let between_bytes = policy.clamp(options.and_then(|o| o.between_bytes_timeout), policy.between_bytes);
+    let first_byte = policy.clamp(
+        options.and_then(|o| o.first_byte_timeout),
+        policy.first_byte,
+    );
+    let between_bytes = policy.clamp(
+        options.and_then(|o| o.between_bytes_timeout),
+        policy.between_bytes,
+    );
 
     let mut tcp = None;
     let mut last_error = HttpError::ConnectionRefused;
@@ -323,10 +407,13 @@ async fn send(
             Box::new(tls)
         }
     };
-    let (mut sender, conn) = tokio::time::timeout(connect_timeout, hyper::client::conn::http1::handshake(TokioIo::new(stream)))
-        .await
-        .map_err(|_| HttpError::ConnectionTimeout)?
-        .map_err(HttpError::Hyper)?;
+    let (mut sender, conn) = tokio::time::timeout(
+        connect_timeout,
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)),
+    )
+    .await
+    .map_err(|_| HttpError::ConnectionTimeout)?
+    .map_err(HttpError::Hyper)?;
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
         let _ = done_tx.send(conn.await.map_err(HttpError::Hyper));
@@ -335,14 +422,23 @@ async fn send(
     let (mut parts, body) = request.into_parts();
     // Origin-form on the wire: the authority travels in the Host header.
     parts.uri = http::Uri::builder()
-        .path_and_query(parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))
+        .path_and_query(
+            parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/"),
+        )
         .build()
         .map_err(|_| HttpError::HttpRequestUriInvalid)?;
     let body = Limited::new(body, policy.max_request, true, None).boxed_unsync();
-    let response = tokio::time::timeout(first_byte, sender.send_request(http::Request::from_parts(parts, body)))
-        .await
-        .map_err(|_| HttpError::ConnectionReadTimeout)?
-        .map_err(HttpError::Hyper)?;
+    let response = tokio::time::timeout(
+        first_byte,
+        sender.send_request(http::Request::from_parts(parts, body)),
+    )
+    .await
+    .map_err(|_| HttpError::ConnectionReadTimeout)?
+    .map_err(HttpError::Hyper)?;
     let response = response.map(|incoming| {
         let incoming = incoming.map_err(HttpError::Hyper);
         Limited::new(incoming, policy.max_response, false, Some(between_bytes)).boxed_unsync()
@@ -364,7 +460,14 @@ struct Limited<B> {
 
 impl<B> Limited<B> {
     fn new(inner: B, max: u64, is_request: bool, idle: Option<Duration>) -> Self {
-        Self { inner, seen: 0, max, is_request, idle, timer: idle.map(|d| Box::pin(tokio::time::sleep(d))) }
+        Self {
+            inner,
+            seen: 0,
+            max,
+            is_request,
+            idle,
+            timer: idle.map(|d| Box::pin(tokio::time::sleep(d))),
+        }
     }
 }
 
@@ -375,7 +478,10 @@ where
     type Data = Bytes;
     type Error = HttpError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
@@ -431,6 +537,14 @@ mod tests {
             ("fe80::1", "link-local"),
             ("fd00:ec2::254", "private (unique local)"),
             ("64:ff9b::7f00:1", "loopback"),
+            ("::127.0.0.1", "loopback"),
+            ("::ffff:0:a9fe:a9fe", "cloud metadata"),
+            ("::8.8.8.8", "IPv4-compatible"),
+            ("fec0::1", "site-local"),
+            ("64:ff9b:1::1", "local-use NAT64"),
+            ("100::1", "discard-only"),
+            ("168.63.129.16", "cloud metadata (Azure WireServer)"),
+            ("192.0.0.8", "IETF protocol assignments"),
         ] {
             assert_eq!(special_address(ip.parse().unwrap()), Some(kind), "{ip}");
         }

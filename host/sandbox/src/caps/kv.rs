@@ -40,7 +40,10 @@ impl KvStore {
 
     fn file_name(&self, key: &str) -> Result<String, KvError> {
         if key.is_empty() || key.len() > self.max_key {
-            return Err(KvError::InvalidKey(format!("keys must be 1 to {} bytes", self.max_key)));
+            return Err(KvError::InvalidKey(format!(
+                "keys must be 1 to {} bytes",
+                self.max_key
+            )));
         }
         // Hex keeps every key a single, harmless file name.
         Ok(format!("{}.v", hex::encode(key)))
@@ -58,16 +61,31 @@ impl KvStore {
     pub fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
         let name = self.file_name(key)?;
         if value.len() > self.max_value {
-            return Err(KvError::Quota(format!("values are limited to {} bytes", self.max_value)));
+            return Err(KvError::Quota(format!(
+                "values are limited to {} bytes",
+                self.max_value
+            )));
         }
         if !self.dir.exists(&name) && self.keys()?.len() >= self.max_keys {
-            return Err(KvError::Quota(format!("the store is limited to {} keys", self.max_keys)));
+            return Err(KvError::Quota(format!(
+                "the store is limited to {} keys",
+                self.max_keys
+            )));
         }
         // Write then rename, so a crash never leaves half a value.
-        let tmp = format!("{name}.tmp");
-        let mut file = self.dir.create(&tmp).map_err(|e| KvError::Io(e.to_string()))?;
-        file.write_all(value).and_then(|_| file.sync_all()).map_err(|e| KvError::Io(e.to_string()))?;
-        self.dir.rename(&tmp, &self.dir, &name).map_err(|e| KvError::Io(e.to_string()))
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = format!("{name}.{}.{n}.tmp", std::process::id());
+        let mut file = self
+            .dir
+            .create(&tmp)
+            .map_err(|e| KvError::Io(e.to_string()))?;
+        file.write_all(value)
+            .and_then(|_| file.sync_all())
+            .map_err(|e| KvError::Io(e.to_string()))?;
+        self.dir
+            .rename(&tmp, &self.dir, &name)
+            .map_err(|e| KvError::Io(e.to_string()))
     }
 
     pub fn delete(&self, key: &str) -> Result<(), KvError> {
@@ -84,8 +102,13 @@ impl KvStore {
         for entry in self.dir.entries().map_err(|e| KvError::Io(e.to_string()))? {
             let entry = entry.map_err(|e| KvError::Io(e.to_string()))?;
             let name = entry.file_name();
-            let Some(hex) = name.to_str().and_then(|n| n.strip_suffix(".v")) else { continue };
-            if let Some(key) = hex::decode(hex).ok().and_then(|b| String::from_utf8(b).ok()) {
+            let Some(hex) = name.to_str().and_then(|n| n.strip_suffix(".v")) else {
+                continue;
+            };
+            if let Some(key) = hex::decode(hex)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+            {
                 keys.push(key);
             }
         }
@@ -99,19 +122,29 @@ mod tests {
     use super::*;
 
     fn store(limits: &crate::HostLimits) -> (KvStore, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!("gyre-kv-test-{}-{}", std::process::id(), rand_suffix()));
+        let dir = std::env::temp_dir().join(format!(
+            "gyre-kv-test-{}-{}",
+            std::process::id(),
+            rand_suffix()
+        ));
         (KvStore::open(&dir, limits).unwrap(), dir)
     }
 
     fn rand_suffix() -> u128 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
     }
 
     #[test]
     fn values_round_trip_and_keys_cannot_escape_the_store() {
         let (kv, dir) = store(&crate::HostLimits::default());
         kv.set("../../etc/passwd", b"x").unwrap();
-        assert_eq!(kv.get("../../etc/passwd").unwrap().as_deref(), Some(&b"x"[..]));
+        assert_eq!(
+            kv.get("../../etc/passwd").unwrap().as_deref(),
+            Some(&b"x"[..])
+        );
         assert_eq!(kv.keys().unwrap(), vec!["../../etc/passwd".to_string()]);
         // The value landed inside the store directory, nowhere else.
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
@@ -122,7 +155,11 @@ mod tests {
 
     #[test]
     fn quotas_are_enforced() {
-        let limits = crate::HostLimits { max_kv_keys: 2, max_kv_value_bytes: 4, ..Default::default() };
+        let limits = crate::HostLimits {
+            max_kv_keys: 2,
+            max_kv_value_bytes: 4,
+            ..Default::default()
+        };
         let (kv, dir) = store(&limits);
         assert!(matches!(kv.set("a", b"12345"), Err(KvError::Quota(_))));
         kv.set("a", b"1").unwrap();

@@ -22,6 +22,9 @@ pub struct Granted {
     pub(crate) secrets: Arc<secrets::SecretValues>,
     pub(crate) kv: Option<kv::KvStore>,
     pub budget: Budget,
+    /// The digest of the plugin these grants were made for; `None` for
+    /// [`Granted::nothing`], which any plugin may use.
+    pub(crate) bound_to: Option<String>,
     /// Grant notes for the user: what was requested and not granted, and
     /// grants that went unused.
     pub notes: Vec<String>,
@@ -47,32 +50,45 @@ impl Granted {
                 });
             }
         }
-        let secrets = secrets::SecretValues::resolve(&effective.secrets).map_err(|(name, reason)| SandboxError::Grant {
-            plugin: plugin.into(),
-            what: format!("secret {name}"),
-            reason,
-        })?;
+        let secrets =
+            secrets::SecretValues::resolve(&effective.secrets).map_err(|(name, reason)| {
+                SandboxError::Grant {
+                    plugin: plugin.into(),
+                    what: format!("secret {name}"),
+                    reason,
+                }
+            })?;
         Ok(Self {
             plugin: plugin.into(),
             dirs: effective.dirs.clone(),
             egress: Arc::new(http::EgressPolicy::new(effective.clone(), resolver, limits)),
             secrets: Arc::new(secrets),
             kv,
-            budget: Budget::resolve(effective.budgets, limits),
+            budget: Budget::resolve(effective.budgets, effective.requested_budgets, limits),
+            bound_to: None,
             notes: effective.notes.clone(),
         })
     }
 
-    /// Grants nothing: no directories, no network, no secrets, no store.
-    pub fn nothing(plugin: &str, effective_budget: gyre_manifest::BudgetSpec, limits: &HostLimits) -> Self {
-        let effective = Effective { budgets: effective_budget, ..Effective::default() };
+    /// Grants nothing: no directories, no network, no secrets, no store;
+    /// `budget` is the user's (a plugin's own defaults are not consulted).
+    pub fn nothing(plugin: &str, budget: gyre_manifest::BudgetSpec, limits: &HostLimits) -> Self {
+        let effective = Effective {
+            budgets: budget,
+            ..Effective::default()
+        };
         Self {
             plugin: plugin.into(),
             dirs: Vec::new(),
-            egress: Arc::new(http::EgressPolicy::new(effective, Arc::new(http::SystemResolver), limits)),
+            egress: Arc::new(http::EgressPolicy::new(
+                effective,
+                Arc::new(http::SystemResolver),
+                limits,
+            )),
             secrets: Arc::new(secrets::SecretValues::default()),
             kv: None,
-            budget: Budget::resolve(effective_budget, limits),
+            budget: Budget::resolve(budget, Default::default(), limits),
+            bound_to: None,
             notes: Vec::new(),
         }
     }
