@@ -1,4 +1,7 @@
 //! Configuration, format detection and the verdict.
+//!
+//! A truncated report fails; contradictions the parsers settled by taking
+//! the stricter figure are listed as warnings.
 
 use crate::coverage::Coverage;
 use crate::{cobertura, lcov};
@@ -93,6 +96,13 @@ pub fn check(config: &Config, text: &str) -> Result<Verdict, PluginError> {
 }
 
 fn judge(config: &Config, format: Format, coverage: &Coverage) -> Verdict {
+    if let Some(why) = &coverage.truncated {
+        let kind = match format {
+            Format::Lcov => "lcov",
+            Format::Cobertura => "Cobertura",
+        };
+        return Verdict::fail(format!("truncated {kind} report: {why}"));
+    }
     let Some(percent) = coverage.percent() else {
         return Verdict::fail(format!(
             "no instrumented lines found in the {} report",
@@ -124,6 +134,15 @@ fn judge(config: &Config, format: Format, coverage: &Coverage) -> Verdict {
             "line coverage {}% is below the required {}%",
             show(percent),
             show(min)
+        )));
+    }
+    for warning in coverage.warnings.iter().take(MAX_FILES) {
+        verdict = verdict.with_finding(Finding::warning(warning.clone()));
+    }
+    if coverage.warnings.len() > MAX_FILES {
+        verdict = verdict.with_finding(Finding::warning(format!(
+            "and {} more contradictions not listed",
+            coverage.warnings.len() - MAX_FILES
         )));
     }
     let mut least: Vec<_> = coverage
@@ -265,6 +284,52 @@ mod tests {
         assert!(!v.passed);
         assert_eq!(v.score, Some(75.0));
         assert!(v.summary.ends_with("(cobertura)"));
+    }
+
+    #[test]
+    fn lcov_hit_counts_that_contradict_the_da_lines_cannot_pass() {
+        let report = "SF:src/a.rs\nDA:1,0\nDA:2,0\nLF:2\nLH:2\nend_of_record\n";
+        let v = check(&config(50.0), report).unwrap();
+        assert!(!v.passed, "{}", v.summary);
+        assert_eq!(v.score, Some(0.0));
+        assert!(
+            v.findings
+                .iter()
+                .any(|f| f.severity == Severity::Warning && f.message.contains("LH:2")),
+            "{:?}",
+            v.findings
+        );
+    }
+
+    #[test]
+    fn a_cobertura_root_claiming_more_than_its_classes_show_cannot_pass() {
+        let xml = r#"<coverage line-rate="1.0" lines-valid="2" lines-covered="2"><packages><package name="p"><classes><class name="a" filename="a.py" line-rate="1.0"><lines><line number="1" hits="0"/><line number="2" hits="0"/></lines></class></classes></package></packages></coverage>"#;
+        let v = check(&config(50.0), xml).unwrap();
+        assert!(!v.passed, "{}", v.summary);
+        assert_eq!(v.score, Some(0.0));
+        assert!(
+            v.findings
+                .iter()
+                .any(|f| f.severity == Severity::Warning && f.message.contains("stricter"))
+        );
+    }
+
+    #[test]
+    fn a_truncated_report_fails_whatever_it_shows_so_far() {
+        let v = check(&config(50.0), "SF:src/a.rs\nDA:1,1\nDA:2,1\nLF:2\nLH:2\n").unwrap();
+        assert!(!v.passed, "{}", v.summary);
+        assert!(v.summary.contains("truncated lcov report"), "{}", v.summary);
+        let v = check(
+            &config(50.0),
+            r#"<coverage lines-valid="2" lines-covered="2" line-rate="1"><packages>"#,
+        )
+        .unwrap();
+        assert!(!v.passed, "{}", v.summary);
+        assert!(
+            v.summary.contains("truncated Cobertura report"),
+            "{}",
+            v.summary
+        );
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! Cobertura XML: the root `<coverage lines-valid= lines-covered=
 //! line-rate=>` totals, and per-file `<class filename=>` elements with their
 //! `<line number= hits=>` children (or their `line-rate` when they have none).
+//!
+//! The root's totals are a summary of the classes. When the two disagree
+//! (or the root's counts disagree with its own rate), the stricter figure is
+//! used and a warning says so. Tags must nest properly; a report whose root
+//! element is never closed is truncated, which never passes.
 
 use crate::coverage::{Coverage, FileCoverage};
 use gyre_sdk::xml::{StartTag, Token, Tokenizer, local_name};
@@ -28,9 +33,21 @@ pub fn parse(text: &str) -> Result<Coverage, String> {
     let mut class: Option<(String, bool, Option<f64>)> = None;
     // `<method>` elements repeat their class's lines: skip them.
     let mut method_depth = 0usize;
+    // The elements open at this point, outermost first.
+    let mut open: Vec<&str> = Vec::new();
 
     for token in Tokenizer::new(text) {
-        match token.map_err(|e| e.to_string())? {
+        let token = token.map_err(|e| e.to_string())?;
+        match &token {
+            Token::Start(tag) if !tag.self_closing => open.push(tag.name),
+            Token::End(name) => match open.pop() {
+                Some(start) if start == *name => {}
+                Some(start) => return Err(format!("malformed XML: </{name}> closes <{start}>")),
+                None => return Err(format!("malformed XML: </{name}> closes no open element")),
+            },
+            _ => {}
+        }
+        match token {
             Token::Start(tag) => match tag.local_name() {
                 "coverage" if root.is_none() => {
                     root = Some((
@@ -99,8 +116,20 @@ pub fn parse(text: &str) -> Result<Coverage, String> {
     let Some((lines_valid, lines_covered, line_rate)) = root else {
         return Err("no <coverage> root element".into());
     };
+    if let (Some(valid), Some(covered)) = (lines_valid, lines_covered)
+        && covered > valid
+    {
+        return Err(format!(
+            "<coverage> says lines-covered=\"{covered}\", more than lines-valid=\"{valid}\""
+        ));
+    }
 
     let mut coverage = Coverage::default();
+    if let Some(root) = open.first() {
+        coverage.truncated = Some(format!("<{root}> is never closed"));
+    }
+    // Rates of the files that gave no lines, 0..=1.
+    let mut file_rates: Vec<f64> = Vec::new();
     for (path, file) in files {
         if !file.lines.is_empty() {
             let found = file.lines.len() as u64;
@@ -111,27 +140,130 @@ pub fn parse(text: &str) -> Result<Coverage, String> {
                 .files
                 .push(FileCoverage::from_counts(path, found, hit));
         } else if !file.rates.is_empty() {
-            let percent = file.rates.iter().sum::<f64>() * 100.0 / file.rates.len() as f64;
+            let rate = file.rates.iter().sum::<f64>() / file.rates.len() as f64;
+            file_rates.push(rate);
             coverage.files.push(FileCoverage {
                 path,
                 found: 0,
                 hit: 0,
-                percent,
+                percent: rate * 100.0,
             });
         }
     }
-    // The tool's own totals win over our recount when it gave them.
-    match (lines_valid, lines_covered) {
-        (Some(valid), Some(covered)) => {
-            coverage.found = valid;
-            coverage.hit = covered.min(valid);
+
+    let root_counts = match (lines_valid, lines_covered) {
+        (Some(found), Some(hit)) => Some(Figure::Lines { found, hit }),
+        _ => None,
+    };
+    let root_rate = line_rate.map(|r| Figure::Rate(r * 100.0));
+    let class_lines = (coverage.found > 0).then_some(Figure::Lines {
+        found: coverage.found,
+        hit: coverage.hit,
+    });
+    // Classes with only a rate: (lowest, highest, mean), 0..=100. The mean
+    // is unweighted, so it says little about the total, but a total above
+    // the best of them (or below the worst) is a contradiction all the same.
+    let class_rates = (class_lines.is_none() && !file_rates.is_empty()).then(|| {
+        let min = file_rates.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = file_rates.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mean = file_rates.iter().sum::<f64>() / file_rates.len() as f64;
+        (min * 100.0, max * 100.0, mean * 100.0)
+    });
+
+    // The tool's own totals come first, then our recount of the lines, then
+    // the root rate when nothing else has lines.
+    const ROOT_COUNTS: &str = "the root's lines-covered/lines-valid";
+    const ROOT_RATE: &str = "the root's line-rate";
+    const CLASS_LINES: &str = "the <line> elements of the classes";
+    const CLASS_RATES: &str = "the mean line-rate of the classes";
+    let primary = match (root_counts, class_lines) {
+        (Some(counts), _) => Some((counts, ROOT_COUNTS)),
+        (None, Some(lines)) => Some((lines, CLASS_LINES)),
+        (None, None) if !coverage.files.is_empty() => root_rate.map(|rate| (rate, ROOT_RATE)),
+        (None, None) => None,
+    };
+    let Some((primary, primary_label)) = primary else {
+        return Ok(coverage);
+    };
+    let mut chosen = primary;
+    if let Some(stated) = primary.percent() {
+        let mut others = vec![(root_rate, ROOT_RATE), (class_lines, CLASS_LINES)];
+        if let Some((min, max, mean)) = class_rates
+            && (stated > max + RATE_TOLERANCE || stated < min - RATE_TOLERANCE)
+        {
+            others.push((Some(Figure::Rate(mean)), CLASS_RATES));
         }
-        _ if coverage.found == 0 && !coverage.files.is_empty() => {
-            coverage.rate_only = line_rate.map(|r| r * 100.0)
+        for (figure, label) in others {
+            let Some(figure) = figure.filter(|_| label != primary_label) else {
+                continue;
+            };
+            let Some(other) = figure.percent() else {
+                continue;
+            };
+            let tolerance = match (primary, figure) {
+                (Figure::Lines { .. }, Figure::Lines { .. }) => 1e-9,
+                _ => RATE_TOLERANCE,
+            };
+            if label != CLASS_RATES && (stated - other).abs() <= tolerance {
+                continue;
+            }
+            if other < chosen.percent().unwrap_or(f64::INFINITY) {
+                chosen = figure;
+            }
+            coverage.warnings.push(format!(
+                "the report disagrees with itself: {} according to {primary_label}, \
+                 but {} according to {label}; using the stricter figure",
+                primary.describe(),
+                figure.describe()
+            ));
         }
-        _ => {}
+    }
+    match chosen {
+        Figure::Lines { found, hit } => {
+            coverage.found = found;
+            coverage.hit = hit.min(found);
+            coverage.rate_only = None;
+        }
+        Figure::Rate(percent) => {
+            coverage.found = 0;
+            coverage.hit = 0;
+            coverage.rate_only = Some(percent);
+        }
     }
     Ok(coverage)
+}
+
+/// Percentage points by which a stated rate may differ from a count and
+/// still agree with it: rates are often written rounded to 2 decimals.
+const RATE_TOLERANCE: f64 = 0.5;
+
+/// One way the report states its overall line coverage.
+#[derive(Debug, Clone, Copy)]
+enum Figure {
+    Lines {
+        found: u64,
+        hit: u64,
+    },
+    /// Percent, 0..=100.
+    Rate(f64),
+}
+
+impl Figure {
+    /// None for zero lines.
+    fn percent(self) -> Option<f64> {
+        match self {
+            Figure::Lines { found: 0, .. } => None,
+            Figure::Lines { found, hit } => Some(hit.min(found) as f64 * 100.0 / found as f64),
+            Figure::Rate(percent) => Some(percent),
+        }
+    }
+
+    fn describe(self) -> String {
+        match self {
+            Figure::Lines { found, hit } => format!("{hit} of {found} lines covered"),
+            Figure::Rate(percent) => format!("{}% covered", (percent * 100.0).round() / 100.0),
+        }
+    }
 }
 
 fn number(tag: &StartTag<'_>, name: &str) -> Result<Option<u64>, String> {
@@ -210,7 +342,7 @@ mod tests {
 
     #[test]
     fn method_lines_and_inner_classes_are_not_counted_twice() {
-        let xml = r#"<coverage line-rate="0.5"><packages><package name="p"><classes>
+        let xml = r#"<coverage line-rate="1.0"><packages><package name="p"><classes>
 <class name="A" filename="src/A.java" line-rate="0.5"><methods><method name="f" signature="()V"><lines><line number="2" hits="1"/></lines></method></methods>
 <lines><line number="2" hits="1"/><line number="3" hits="0"/></lines></class>
 <class name="A$Inner" filename="src/A.java" line-rate="1.0"><lines><line number="3" hits="2"/><line number="9" hits="1"/></lines></class>
@@ -228,6 +360,74 @@ mod tests {
         assert_eq!(c.found, 0);
         assert_eq!(c.percent(), Some(42.0));
         assert_eq!(c.files[0].percent, 42.0);
+    }
+
+    #[test]
+    fn class_lines_outrank_a_root_that_claims_more_coverage_with_a_warning() {
+        let classes = r#"<packages><package name="p"><classes><class name="a" filename="a.py" line-rate="0"><lines><line number="1" hits="0"/><line number="2" hits="0"/></lines></class></classes></package></packages>"#;
+        for root in [
+            r#"<coverage line-rate="1.0" lines-valid="2" lines-covered="2">"#,
+            r#"<coverage line-rate="1.0">"#,
+        ] {
+            let c = parse(&format!("{root}{classes}</coverage>")).unwrap();
+            assert_eq!(c.percent(), Some(0.0), "{root}");
+            assert_eq!((c.found, c.hit), (2, 0), "{root}");
+            assert_eq!(c.warnings.len(), 1, "{root}: {:?}", c.warnings);
+        }
+        // Classes that give only a rate are compared too.
+        let xml = r#"<coverage line-rate="1.0"><packages><package name="p"><classes><class name="x" filename="x.go" line-rate="0.0"/></classes></package></packages></coverage>"#;
+        let c = parse(xml).unwrap();
+        assert_eq!(c.percent(), Some(0.0));
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn a_root_whose_counts_and_rate_disagree_is_read_at_the_stricter_figure() {
+        let c =
+            parse(r#"<coverage lines-valid="10" lines-covered="10" line-rate="0.5"></coverage>"#)
+                .unwrap();
+        assert_eq!(c.percent(), Some(50.0));
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        // A root stricter than its classes wins too.
+        let xml = r#"<coverage lines-valid="4" lines-covered="1" line-rate="0.25"><packages><package name="p"><classes><class name="a" filename="a.py"><lines><line number="1" hits="1"/><line number="2" hits="1"/></lines></class></classes></package></packages></coverage>"#;
+        let c = parse(xml).unwrap();
+        assert_eq!((c.found, c.hit), (4, 1));
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn classes_with_only_rates_are_checked_against_the_root_within_their_range() {
+        // A weighted root rate between the classes' rates is consistent.
+        let xml = r#"<coverage line-rate="0.827"><packages><package name="p"><classes><class name="a" filename="a.go" line-rate="0.9"/><class name="b" filename="b.go" line-rate="0.1"/></classes></package></packages></coverage>"#;
+        let c = parse(xml).unwrap();
+        assert!((c.percent().unwrap() - 82.7).abs() < 1e-9);
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        // Root counts above every class's rate are not.
+        let xml = r#"<coverage lines-valid="10" lines-covered="10"><packages><package name="p"><classes><class name="a" filename="a.go" line-rate="0.2"/><class name="b" filename="b.go" line-rate="0.4"/></classes></package></packages></coverage>"#;
+        let c = parse(xml).unwrap();
+        assert!((c.percent().unwrap() - 30.0).abs() < 1e-9);
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn rounded_rates_are_not_contradictions() {
+        let c = parse(COVERAGE_PY).unwrap();
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        let xml = r#"<coverage line-rate="0.67"><packages><package name="p"><classes><class name="a" filename="a.py"><lines><line number="1" hits="1"/><line number="2" hits="1"/><line number="3" hits="0"/></lines></class></classes></package></packages></coverage>"#;
+        let c = parse(xml).unwrap();
+        assert_eq!((c.found, c.hit), (3, 2));
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn an_unclosed_report_is_truncated_and_a_misnested_one_is_malformed() {
+        let c = parse(r#"<coverage lines-valid="2" lines-covered="2" line-rate="1"><packages>"#)
+            .unwrap();
+        let why = c.truncated.expect("truncated");
+        assert!(why.contains("<coverage>"), "{why}");
+        assert_eq!(parse(COVERAGE_PY).unwrap().truncated, None);
+        let err = parse(r#"<coverage line-rate="1"><packages></coverage></packages>"#).unwrap_err();
+        assert!(err.contains("</coverage>"), "{err}");
     }
 
     #[test]

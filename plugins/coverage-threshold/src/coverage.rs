@@ -34,8 +34,15 @@ pub struct Coverage {
     pub files: Vec<FileCoverage>,
     pub found: u64,
     pub hit: u64,
-    /// Set when the report states its overall rate but no line counts.
+    /// Set when the report states its overall rate but no line counts, or
+    /// when a stated rate is stricter than the line counts it contradicts.
     pub rate_only: Option<f64>,
+    /// Contradictions inside the report that were settled by taking the
+    /// stricter figure.
+    pub warnings: Vec<String>,
+    /// Set when the report ends before it is complete: why. Such a report
+    /// never passes, whatever its figures.
+    pub truncated: Option<String>,
 }
 
 impl Coverage {

@@ -11,7 +11,11 @@
 //! | `evidence` | `"coverage"` | the evidence to read |
 //!
 //! The score is the line coverage in percent. Findings list the least
-//! covered files (up to 10). A report with no instrumented lines fails.
+//! covered files (up to 10). A report with no instrumented lines fails, and
+//! so does a truncated one (an lcov record without `end_of_record`, an
+//! unclosed Cobertura root). When a report contradicts itself (LF/LH against
+//! its DA lines, Cobertura root totals against its classes), the stricter
+//! figure is used and a warning says so.
 
 pub mod check;
 pub mod cobertura;

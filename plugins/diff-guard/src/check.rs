@@ -2,7 +2,7 @@
 
 use crate::diff::{self, FileDiff};
 use crate::glob::Glob;
-use crate::rules::{is_skip_line, is_test_line};
+use crate::rules::{self, is_skip_line, is_test_line};
 use gyre_sdk::json::{Fields, Value};
 use gyre_sdk::verifier::{Finding, PluginError, Verdict};
 
@@ -236,26 +236,61 @@ fn removes_tests(file: &FileDiff, errors: &mut Vec<Finding>) -> bool {
 /// Skip markers added (beyond any removed: moving one is not adding one).
 fn adds_skips(file: &FileDiff, errors: &mut Vec<Finding>) -> bool {
     let path = file.path();
-    let added: Vec<_> = file
-        .added
-        .iter()
-        .filter(|l| is_skip_line(path, &l.text))
+    let added: Vec<_> = statements(path, &file.added, |prev, next| next == prev + 1)
+        .into_iter()
+        .filter(|(_, text)| is_skip_line(path, text))
         .collect();
-    let removed = file
-        .removed
-        .iter()
-        .filter(|l| is_skip_line(path, &l.text))
+    // Removed lines of one run all carry the same new-side number.
+    let removed = statements(path, &file.removed, |prev, next| next == prev)
+        .into_iter()
+        .filter(|(_, text)| is_skip_line(path, text))
         .count();
     if added.len() <= removed {
         return false;
     }
-    for line in added {
+    for (number, text) in added {
         errors.push(
-            Finding::error(format!("adds a test skip: {}", clip(line.text.trim())))
-                .at(path, Some(line.number)),
+            Finding::error(format!("adds a test skip: {}", clip(text.trim())))
+                .at(path, Some(number)),
         );
     }
     true
+}
+
+/// At most this many lines are joined into one statement.
+const MAX_JOINED_LINES: usize = 32;
+
+/// The changed lines of one side as statements to check for skips: a line
+/// that opens a construct continuing on the next line (a Rust attribute
+/// over several lines) is joined with the lines that follow it in the same
+/// run (`adjacent(previous, next)` on their numbers) until it closes.
+fn statements(
+    path: &str,
+    lines: &[diff::Line],
+    adjacent: impl Fn(u32, u32) -> bool,
+) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let first = &lines[i];
+        let mut text = first.text.clone();
+        let mut last = first.number;
+        i += 1;
+        let mut joined = 1;
+        while rules::continues(path, &text)
+            && joined < MAX_JOINED_LINES
+            && i < lines.len()
+            && adjacent(last, lines[i].number)
+        {
+            text.push(' ');
+            text.push_str(lines[i].text.trim());
+            last = lines[i].number;
+            i += 1;
+            joined += 1;
+        }
+        out.push((first.number, text));
+    }
+    out
 }
 
 fn clip(text: &str) -> String {
@@ -402,6 +437,74 @@ diff --git a/web/cart.test.ts b/web/cart.test.ts
             (Some("web/cart.test.ts"), Some(10))
         );
         assert!(run(json!({"allow-test-skips": true}), diff).passed);
+    }
+
+    #[test]
+    fn fails_when_a_module_level_pytest_skip_is_added() {
+        let diff = "\
+--- a/tests/test_api.py
++++ b/tests/test_api.py
+@@ -1,3 +1,5 @@
+ import pytest
++
++pytestmark = pytest.mark.skip(reason=\"flaky\")
+ 
+ def test_create():
+";
+        let v = run(json!({}), diff);
+        assert!(!v.passed, "{}", v.summary);
+        assert_eq!(v.findings[0].line, Some(3));
+    }
+
+    #[test]
+    fn fails_when_a_rust_test_module_is_compiled_out_even_over_several_lines() {
+        let one_line = "\
+--- a/src/parse.rs
++++ b/src/parse.rs
+@@ -20,3 +20,3 @@
+-#[cfg(test)]
++#[cfg(any())]
+ mod tests {
+     use super::*;
+";
+        let v = run(json!({}), one_line);
+        assert!(!v.passed, "{}", v.summary);
+        assert!(v.summary.contains("added test skip"), "{}", v.summary);
+
+        let several = "\
+--- a/src/parse.rs
++++ b/src/parse.rs
+@@ -20,3 +20,6 @@
+-#[cfg(test)]
++#[cfg(all(
++    test,
++    any()
++))]
+ mod tests {
+     use super::*;
+";
+        let v = run(json!({}), several);
+        assert!(!v.passed, "{}", v.summary);
+        assert_eq!(v.findings.len(), 1, "{:?}", v.findings);
+        assert_eq!(v.findings[0].line, Some(20));
+        assert!(
+            v.findings[0].message.contains("any()"),
+            "{}",
+            v.findings[0].message
+        );
+        assert!(run(json!({"allow-test-skips": true}), several).passed);
+
+        let harmless = "\
+--- a/src/parse.rs
++++ b/src/parse.rs
+@@ -20,2 +20,5 @@
++#[cfg(all(
++    unix,
++    feature = \"fast\"
++))]
+ fn fast_path() {}
+";
+        assert!(run(json!({}), harmless).passed);
     }
 
     #[test]

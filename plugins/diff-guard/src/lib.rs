@@ -7,7 +7,7 @@
 //! | `forbidden-paths` | `[]` | globs no change may touch (old or new name) |
 //! | `max-changed-lines` | none | limit on added + removed lines |
 //! | `allow-test-deletion` | `false` | allow deleting test files and test functions |
-//! | `allow-test-skips` | `false` | allow adding `#[ignore]`, `.skip(`, `@Disabled`, ... |
+//! | `allow-test-skips` | `false` | allow adding `#[ignore]`, `#[cfg(any())]`, `pytestmark = pytest.mark.skip`, `.skip(`, `@Disabled`, ... |
 //! | `test-paths` | see [`check::DEFAULT_TEST_PATHS`] | globs of test files |
 //! | `evidence` | `"diff"` | the evidence to read |
 //!
@@ -20,6 +20,7 @@ pub mod check;
 pub mod diff;
 pub mod glob;
 pub mod rules;
+pub mod rust_cfg;
 
 use gyre_sdk::json::Value;
 use gyre_sdk::verifier::{Input, PluginError, Verdict, Verifier};

@@ -224,6 +224,36 @@ test result: ok. 1 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; fini
     }
 
     #[test]
+    fn junit_failures_declared_only_by_the_suite_fail_the_check() {
+        let xml = r#"<testsuite tests="10" failures="3" errors="2"><testcase classname="a" name="ok"/></testsuite>"#;
+        let v = check(&config(json!({})), xml);
+        assert!(!v.passed, "{}", v.summary);
+        assert_eq!(v.summary, "5 passed, 3 failed, 0 skipped, 2 errors (junit)");
+        let messages: Vec<_> = v.findings.iter().map(|f| f.message.as_str()).collect();
+        assert!(
+            messages.contains(&"3 failures declared by the suite, not listed as testcases"),
+            "{messages:?}"
+        );
+        assert!(
+            v.findings.iter().any(|f| f.severity == Severity::Warning
+                && f.message.contains("not listed as testcases")),
+            "{messages:?}"
+        );
+    }
+
+    #[test]
+    fn a_truncated_junit_report_fails_the_check() {
+        let xml = r#"<testsuites><testsuite tests="50"><testcase name="ok"/>"#;
+        let v = check(&config(json!({})), xml);
+        assert!(!v.passed, "{}", v.summary);
+        assert!(
+            v.summary.contains("truncated JUnit report"),
+            "{}",
+            v.summary
+        );
+    }
+
+    #[test]
     fn config_errors_name_the_field() {
         let err = |v: Value| match Config::from_json(&v) {
             Err(PluginError::InvalidConfig(m)) => m,

@@ -1,6 +1,14 @@
 //! JUnit XML: `<testcase>` elements and their `<failure>`, `<error>` and
-//! `<skipped>` children; the `tests=`/`failures=` totals of `<testsuites>`
-//! or `<testsuite>` when a report lists no test cases.
+//! `<skipped>` children, checked against the `tests=`/`failures=`/`errors=`/
+//! `skipped=` totals that `<testsuites>` and `<testsuite>` declare.
+//!
+//! The evidence fails closed: each count is the larger of what the totals
+//! declare and what the test cases show, so a failure declared by a suite
+//! but not listed as a test case still fails the run, and a suite declaring
+//! more tests than it lists is counted at its declared size with a warning.
+//! Tags must nest properly and every element must be closed: a report cut
+//! off before its root element closes is an error ("truncated JUnit
+//! report"), never a pass.
 
 use crate::report::{Failure, Report, count};
 use gyre_sdk::xml::{Token, Tokenizer, local_name};
@@ -44,21 +52,54 @@ impl Totals {
         self.errors = self.errors.saturating_add(other.errors);
         self.skipped = self.skipped.saturating_add(other.skipped);
     }
+
+    /// Each count at the larger of the two: the stricter reading.
+    fn max(&self, other: &Totals) -> Totals {
+        Totals {
+            tests: self.tests.max(other.tests),
+            failures: self.failures.max(other.failures),
+            errors: self.errors.max(other.errors),
+            skipped: self.skipped.max(other.skipped),
+        }
+    }
 }
 
-/// Parses a report; the error says where the XML is malformed.
+/// Parses a report; the error says where the XML is malformed, or that the
+/// report is truncated.
 pub fn parse(text: &str) -> Result<Report, String> {
     let mut report = Report::default();
     let mut case: Option<Case> = None;
-    let mut root_totals: Option<Totals> = None;
+    // The elements open at this point, outermost first.
+    let mut open: Vec<&str> = Vec::new();
+    // Totals declared by the outermost `<testsuites>` and, separately, by
+    // the outermost `<testsuite>` elements.
+    let mut root_totals = Totals::default();
     let mut suite_totals = Totals::default();
+    let mut roots_depth = 0usize;
     let mut suite_depth = 0usize;
     let mut cases = 0u64;
 
     for token in Tokenizer::new(text) {
-        match token.map_err(|e| e.to_string())? {
+        let token = token.map_err(|e| e.to_string())?;
+        match &token {
+            Token::Start(tag) if !tag.self_closing => open.push(tag.name),
+            Token::End(name) => match open.pop() {
+                Some(start) if start == *name => {}
+                Some(start) => return Err(format!("malformed XML: </{name}> closes <{start}>")),
+                None => return Err(format!("malformed XML: </{name}> closes no open element")),
+            },
+            _ => {}
+        }
+        match token {
             Token::Start(tag) => match tag.local_name() {
-                "testsuites" => root_totals = Some(totals(&tag)),
+                "testsuites" => {
+                    if roots_depth == 0 {
+                        root_totals.add(&totals(&tag));
+                    }
+                    if !tag.self_closing {
+                        roots_depth += 1;
+                    }
+                }
                 "testsuite" => {
                     // Only outermost suites: nested ones are already
                     // included in their parent's totals.
@@ -142,6 +183,7 @@ pub fn parse(text: &str) -> Result<Report, String> {
                         finish(&mut report, open);
                     }
                 }
+                "testsuites" => roots_depth = roots_depth.saturating_sub(1),
                 "testsuite" => suite_depth = suite_depth.saturating_sub(1),
                 "failure" | "error" => {
                     if let Some(open) = case.as_mut() {
@@ -152,21 +194,66 @@ pub fn parse(text: &str) -> Result<Report, String> {
             },
         }
     }
-    if let Some(open) = case.take() {
-        finish(&mut report, open);
+    if let Some(root) = open.first() {
+        return Err(format!("truncated JUnit report: <{root}> is never closed"));
     }
 
+    let declared = root_totals.max(&suite_totals);
     if cases == 0 {
         // A summary-only report: trust the totals.
-        let t = root_totals.unwrap_or(suite_totals);
-        report.failed = t.failures;
-        report.errors = t.errors;
-        report.skipped = t.skipped;
-        report.passed = t
+        report.failed = declared.failures;
+        report.errors = declared.errors;
+        report.skipped = declared.skipped;
+        report.passed = declared
             .tests
-            .saturating_sub(t.failures)
-            .saturating_sub(t.errors)
-            .saturating_sub(t.skipped);
+            .saturating_sub(declared.failures)
+            .saturating_sub(declared.errors)
+            .saturating_sub(declared.skipped);
+        return Ok(report);
+    }
+
+    // Test cases and totals disagree: the larger count of each kind wins.
+    let listed = report.passed;
+    for (kind, stated, counted) in [
+        ("failure", declared.failures, &mut report.failed),
+        ("error", declared.errors, &mut report.errors),
+    ] {
+        let unlisted = stated.saturating_sub(*counted);
+        if unlisted > 0 {
+            *counted = stated;
+            report.failures.push(Failure {
+                name: if unlisted == 1 {
+                    format!("1 {kind} declared by the suite, not listed as a testcase")
+                } else {
+                    format!("{unlisted} {kind}s declared by the suite, not listed as testcases")
+                },
+                ..Failure::default()
+            });
+        }
+    }
+    report.skipped = report.skipped.max(declared.skipped);
+    let total = declared.tests.max(cases);
+    let accounted = listed
+        .saturating_add(report.failed)
+        .saturating_add(report.errors)
+        .saturating_add(report.skipped);
+    // What the totals leave for passed tests: more than were listed when
+    // the suite declares tests it does not list, fewer when it declares
+    // failures in place of listed passes.
+    report.passed = total
+        .saturating_sub(report.failed)
+        .saturating_sub(report.errors)
+        .saturating_sub(report.skipped);
+    if total > accounted {
+        // Declared, not listed and not explained by a declared failure,
+        // error or skip: counted as the totals say, with a warning.
+        let unexplained = total - accounted;
+        report.warnings.push(format!(
+            "{unexplained} test{} declared by the suite (tests=\"{}\") {} not listed as testcases",
+            if unexplained == 1 { "" } else { "s" },
+            declared.tests,
+            if unexplained == 1 { "is" } else { "are" },
+        ));
     }
     Ok(report)
 }
@@ -276,6 +363,72 @@ E       ZeroDivisionError: division by zero</failure></testcase></testsuite></te
         let xml = r#"<testsuite name="a" tests="3" failures="0"></testsuite><testsuite name="b" tests="2" failures="1"/>"#;
         let r = parse(xml).unwrap();
         assert_eq!((r.passed, r.failed), (4, 1));
+    }
+
+    #[test]
+    fn failures_and_errors_declared_by_the_suite_count_even_when_not_listed_as_testcases() {
+        let xml = r#"<testsuite tests="10" failures="3" errors="2"><testcase classname="a" name="ok"/></testsuite>"#;
+        let r = parse(xml).unwrap();
+        assert_eq!((r.failed, r.errors), (3, 2));
+        let names: Vec<_> = r.failures.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "3 failures declared by the suite, not listed as testcases",
+                "2 errors declared by the suite, not listed as testcases",
+            ]
+        );
+        // Only the unlisted part is added to what the test cases show.
+        let xml = r#"<testsuite tests="3" failures="2"><testcase name="a"/><testcase name="b"><failure message="boom"/></testcase><testcase name="c"/></testsuite>"#;
+        let r = parse(xml).unwrap();
+        assert_eq!((r.passed, r.failed), (1, 2));
+        assert_eq!(r.failures[0].name, "b");
+        assert_eq!(
+            r.failures[1].name,
+            "1 failure declared by the suite, not listed as a testcase"
+        );
+    }
+
+    #[test]
+    fn a_suite_declaring_more_tests_than_it_lists_is_counted_at_its_declared_size_with_a_warning() {
+        let xml =
+            r#"<testsuites><testsuite tests="50"><testcase name="ok"/></testsuite></testsuites>"#;
+        let r = parse(xml).unwrap();
+        assert_eq!((r.passed, r.failed, r.errors, r.skipped), (50, 0, 0, 0));
+        assert_eq!(
+            r.warnings,
+            ["49 tests declared by the suite (tests=\"50\") are not listed as testcases"]
+        );
+        // Declared skips explain the gap: no warning beyond the skip count.
+        let xml = r#"<testsuite tests="3" skipped="2"><testcase name="ok"/></testsuite>"#;
+        let r = parse(xml).unwrap();
+        assert_eq!((r.passed, r.skipped), (1, 2));
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+        // The outermost totals win when they declare more than the suites.
+        let xml = r#"<testsuites tests="4" failures="1"><testsuite tests="2"><testcase name="a"/><testcase name="b"/></testsuite></testsuites>"#;
+        let r = parse(xml).unwrap();
+        assert_eq!((r.passed, r.failed), (3, 1));
+    }
+
+    #[test]
+    fn a_report_whose_root_element_is_not_closed_is_truncated() {
+        let err = parse(r#"<testsuites><testsuite tests="50"><testcase name="ok"/>"#).unwrap_err();
+        assert!(err.starts_with("truncated JUnit report"), "{err}");
+        assert!(err.contains("<testsuites>"), "{err}");
+        let err = parse(r#"<testsuite tests="1"><testcase name="ok">"#).unwrap_err();
+        assert!(err.starts_with("truncated JUnit report"), "{err}");
+    }
+
+    #[test]
+    fn end_tags_that_do_not_match_their_start_tag_are_malformed() {
+        let err =
+            parse(r#"<testsuite><testcase name="a"><failure></testcase></testsuite>"#).unwrap_err();
+        assert!(
+            err.contains("</testcase>") && err.contains("<failure>"),
+            "{err}"
+        );
+        let err = parse(r#"<testsuite tests="1"/></testsuite>"#).unwrap_err();
+        assert!(err.contains("</testsuite>"), "{err}");
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //! | `format` | `"auto"` | `auto`, `cargo`, `pytest` or `junit` |
 //! | `min-tests` | `1` | fewer tests than this fail the check (0 accepts an empty run) |
 //!
-//! Output that cannot be recognised fails the check; it never passes.
+//! Output that cannot be recognised fails the check; it never passes. Nor
+//! does a truncated JUnit report, and failures a JUnit suite declares in its
+//! totals fail the check even when it lists no failing test case.
 
 pub mod cargo;
 pub mod check;

@@ -114,6 +114,7 @@ pub fn parse(text: &str) -> Option<Report> {
         skipped: counts.skipped.saturating_add(counts.xfailed),
         failures,
         problems: Vec::new(),
+        warnings: Vec::new(),
     })
 }
 

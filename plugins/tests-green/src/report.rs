@@ -49,6 +49,9 @@ pub struct Report {
     pub failures: Vec<Failure>,
     /// Failures that are not tests: compile errors, crashed binaries.
     pub problems: Vec<Failure>,
+    /// Doubts about the evidence that do not fail the run by themselves
+    /// (a JUnit suite declaring more tests than it lists).
+    pub warnings: Vec<String>,
 }
 
 /// More findings than this drown the summary; the rest are counted.
@@ -111,6 +114,9 @@ impl Report {
                 "and {} more failures not listed",
                 total - MAX_FINDINGS
             )));
+        }
+        for warning in &self.warnings {
+            verdict = verdict.with_finding(Finding::warning(clip(warning)));
         }
         if self.skipped > 0 {
             verdict = verdict.with_finding(Finding::warning(format!(
