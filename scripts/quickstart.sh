@@ -19,9 +19,10 @@ expect() {
 
 step "Setting up (Rust wasm32-wasip2 target, host, plugins)"
 rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
-cargo build --quiet -p gyre-cli
-cargo build --quiet --release --target wasm32-wasip2 --target-dir target/guest \
-  -p tests-green -p http-json -p hostile-infinite-loop
+# The same build as the test suite's (so `cargo test` after this compiles
+# nothing new, and neither does this after the tests): the gyre binary, and
+# through tests/build.rs every plugin component under target/guest.
+cargo build --quiet --workspace --tests
 gyre="$root/target/debug/gyre"
 wasm="$root/target/guest/wasm32-wasip2/release"
 export GYRE_CACHE_DIR="$root/target/gyre-cache" GYRE_STATE_DIR="$root/target/gyre-state"

@@ -393,135 +393,71 @@ async fn invoke(
 
 async fn trigger(ctx: &Ctx<'_>, granted: &Granted, config: &str, args: &CallArgs) -> Result<Exit> {
     let plugin = ctx.plugin;
-    if args.describe {
-        let inv = plugin.firing(granted, config).await;
-        let exit = exit_for(&inv, |_| true);
-        let describe = |f: &Firing| match f {
-            Firing::Cron(c) => json!({"cron": c}),
-            Firing::Interval(s) => json!({"interval-seconds": s}),
-            Firing::Poll(s) => json!({"poll-seconds": s}),
-            Firing::Webhook => json!("webhook"),
-        };
-        let result = match &inv.outcome {
-            Ok(Ok(f)) => json!({"status": "ok", "firing": describe(f)}),
-            Ok(Err(e)) => json!({"status": "error", "error": plugin_error_json(e)}),
-            Err(f) => json!({"status": "failure", "failure": f}),
-        };
-        if args.json {
-            println!(
-                "{}",
-                envelope(
-                    ctx.plugin,
-                    ctx.load,
-                    "describe",
-                    &inv,
-                    result,
-                    &granted.notes
-                )
-            );
-        } else {
-            println!(
-                "{}: {}",
-                plugin.name(),
-                serde_json::to_string(&result["firing"]).unwrap_or_default()
-            );
-            if let Some(e) = result.get("error").or(result.get("failure")) {
-                println!("  {e}");
-            }
-            render::print_footer(&inv, &granted.notes);
-        }
-        return Ok(exit);
-    }
     let events_json = |events: &[gyre_sandbox::trigger::Event]| {
         events
             .iter()
-            .map(|e| json!({"id": e.id, "kind": e.kind, "payload": serde_json::from_str::<Value>(&e.payload).unwrap_or(Value::String(e.payload.clone()))}))
+            .map(|e| {
+                let payload = serde_json::from_str::<Value>(&e.payload).unwrap_or(Value::String(e.payload.clone()));
+                json!({"id": e.id, "kind": e.kind, "payload": payload})
+            })
             .collect::<Vec<_>>()
     };
-    let (inv_exit, result, footer): (Exit, Value, Box<dyn Fn()>) = if let Some(body) = &args.webhook
-    {
+    if args.describe {
+        let inv = plugin.firing(granted, config).await;
+        let firing = |f: &Firing| match f {
+            Firing::Cron(c) => json!({"firing": {"cron": c}}),
+            Firing::Interval(s) => json!({"firing": {"interval-seconds": s}}),
+            Firing::Poll(s) => json!({"firing": {"poll-seconds": s}}),
+            Firing::Webhook => json!({"firing": "webhook"}),
+        };
+        return Ok(finish(ctx, granted, "describe", &inv, firing, args.json));
+    }
+    if let Some(body) = &args.webhook {
         let headers = args
             .headers
             .iter()
-            .map(|h| {
-                h.split_once(':')
-                    .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-            })
+            .map(|h| h.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())))
             .collect::<Option<Vec<_>>>()
             .context("--header: expected NAME:VALUE")?;
-        let request = WebhookRequest {
-            method: args.method.clone(),
-            path: args.path.clone(),
-            headers,
-            body: read_file(body, plugin.runtime().limits().max_input_bytes)?,
-        };
+        let body = read_file(body, plugin.runtime().limits().max_input_bytes)?;
+        let request = WebhookRequest { method: args.method.clone(), path: args.path.clone(), headers, body };
         let inv = plugin.webhook(granted, config, request).await;
-        let result = match &inv.outcome {
-            Ok(Ok(events)) => json!({"status": "ok", "events": events_json(events)}),
-            Ok(Err(e)) => json!({"status": "error", "error": plugin_error_json(e)}),
-            Err(f) => json!({"status": "failure", "failure": f}),
-        };
-        let exit = exit_for(&inv, |_| true);
-        if args.json {
-            println!(
-                "{}",
-                envelope(
-                    ctx.plugin,
-                    ctx.load,
-                    "webhook",
-                    &inv,
-                    result.clone(),
-                    &granted.notes
-                )
-            );
-        }
-        let notes = granted.notes.clone();
-        (
-            exit,
-            result,
-            Box::new(move || render::print_footer(&inv, &notes)),
-        )
-    } else {
-        let now = args.now_ms.unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64)
-        });
-        let inv = plugin
-            .poll(granted, config, args.cursor.as_deref(), now)
-            .await;
-        let result = match &inv.outcome {
-            Ok(Ok(p)) => {
-                json!({"status": "ok", "events": events_json(&p.events), "cursor": p.cursor})
-            }
-            Ok(Err(e)) => json!({"status": "error", "error": plugin_error_json(e)}),
-            Err(f) => json!({"status": "failure", "failure": f}),
-        };
-        let exit = exit_for(&inv, |_| true);
-        if args.json {
-            println!(
-                "{}",
-                envelope(
-                    ctx.plugin,
-                    ctx.load,
-                    "poll",
-                    &inv,
-                    result.clone(),
-                    &granted.notes
-                )
-            );
-        }
-        let notes = granted.notes.clone();
-        (
-            exit,
-            result,
-            Box::new(move || render::print_footer(&inv, &notes)),
-        )
-    };
-    if !args.json {
-        println!("{}:", plugin.name());
-        println!("{}", serde_json::to_string_pretty(&result)?);
-        footer();
+        return Ok(finish(ctx, granted, "webhook", &inv, |events| json!({"events": events_json(events)}), args.json));
     }
-    Ok(inv_exit)
+    let now = args.now_ms.unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    });
+    let inv = plugin.poll(granted, config, args.cursor.as_deref(), now).await;
+    let poll = |p: &gyre_sandbox::trigger::PollResult| json!({"events": events_json(&p.events), "cursor": p.cursor});
+    Ok(finish(ctx, granted, "poll", &inv, poll, args.json))
+}
+
+/// Prints a trigger call's result, as JSON or for a person, and returns its
+/// exit code.
+fn finish<T>(
+    ctx: &Ctx<'_>,
+    granted: &Granted,
+    call: &str,
+    inv: &Invocation<Result<T, PluginError>>,
+    ok: impl Fn(&T) -> Value,
+    json: bool,
+) -> Exit {
+    let result = match &inv.outcome {
+        Ok(Ok(value)) => {
+            let mut result = ok(value);
+            result["status"] = "ok".into();
+            result
+        }
+        Ok(Err(e)) => json!({"status": "error", "error": plugin_error_json(e)}),
+        Err(f) => json!({"status": "failure", "failure": f}),
+    };
+    if json {
+        println!("{}", envelope(ctx.plugin, ctx.load, call, inv, result, &granted.notes));
+    } else {
+        println!("{} {call}:", ctx.plugin.name());
+        // JSON escapes control characters, so guest text prints safely.
+        println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
+        render::print_footer(inv, &granted.notes);
+    }
+    exit_for(inv, |_| true)
 }

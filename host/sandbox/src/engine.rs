@@ -76,7 +76,7 @@ impl Runtime {
             .max_memory_size(limits.max_memory as usize)
             // Reset small instances with memset instead of returning pages to
             // the kernel: a fresh store then starts without page faults.
-            .linear_memory_keep_resident(2 << 20)
+            .linear_memory_keep_resident(256 << 10)
             .table_keep_resident(64 << 10);
 
         let mut wasm = Config::new();
