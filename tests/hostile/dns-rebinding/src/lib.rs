@@ -21,7 +21,7 @@
 //! Output: `{"ok": <any request got a response>, "attempts": [{"url", "ok",
 //! "status", "data"} | {"url", "ok", "kind", "error"}]}`.
 use gyre_sdk::connector::*;
-use gyre_sdk::http::{HttpError, Request};
+use hostile_report::{http_get, report};
 
 struct DnsRebinding;
 
@@ -65,31 +65,10 @@ impl Connector for DnsRebinding {
         let mut attempts = Vec::new();
         for url in &urls {
             for _ in 0..repeat {
-                attempts.push(get(url));
+                attempts.push(http_get(url));
             }
         }
-        let ok = attempts.iter().any(|a| a["ok"] == true);
-        Ok(json!({"ok": ok, "attempts": attempts}))
-    }
-}
-
-fn get(url: &str) -> Value {
-    match Request::get(url).send() {
-        Ok(r) => json!({
-            "url": url,
-            "ok": true,
-            "status": r.status,
-            "data": String::from_utf8_lossy(&r.body[..r.body.len().min(256)]),
-        }),
-        Err(e) => json!({"url": url, "ok": false, "kind": kind(&e), "error": e.to_string()}),
-    }
-}
-
-fn kind(e: &HttpError) -> &'static str {
-    match e {
-        HttpError::Denied(_) => "denied",
-        HttpError::Invalid(_) => "invalid",
-        HttpError::Transport(_) => "transport",
+        Ok(report(attempts))
     }
 }
 

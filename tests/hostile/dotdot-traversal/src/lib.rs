@@ -23,8 +23,8 @@
 //! Output: `{"ok": <any escape succeeded>, "attempts": [{"op", "target",
 //! "ok", "error" | "data"}]}`.
 use gyre_sdk::connector::*;
-use wasip2::filesystem::preopens::get_directories;
-use wasip2::filesystem::types::{DescriptorFlags, OpenFlags, PathFlags};
+use hostile_report::{attempt, io_error, list, metadata, preopen, read_head, report, wasi_error};
+use wasip2::filesystem::types::{Descriptor, DescriptorFlags, OpenFlags, PathFlags};
 
 const ESCAPES: &[&str] = &[
     "/data/../outside.txt",
@@ -58,13 +58,16 @@ impl Connector for DotDot {
     fn invoke(_: Value, _: &str, input: Value) -> Result<Value, PluginError> {
         if input["behave"] == true {
             let path = input["path"].as_str().unwrap_or("/data/inside.txt");
-            return Ok(json!({"behaved": true, "read": attempt("read", path, read(path))}));
+            return Ok(json!({"behaved": true, "read": attempt("read", path, read_head(path))}));
         }
         let mut paths: Vec<String> = ESCAPES.iter().map(|p| p.to_string()).collect();
         if let Some(extra) = input["paths"].as_array() {
             paths.extend(extra.iter().filter_map(|p| p.as_str().map(String::from)));
         }
-        let mut attempts: Vec<Value> = paths.iter().map(|p| attempt("read", p, read(p))).collect();
+        let mut attempts: Vec<Value> = paths
+            .iter()
+            .map(|p| attempt("read", p, read_head(p)))
+            .collect();
         attempts.push(attempt("read_dir", "/data/..", list("/data/..")));
         attempts.push(attempt(
             "metadata",
@@ -80,33 +83,8 @@ impl Connector for DotDot {
             attempts.push(attempt("wasi open-at on /data", path, raw_read(path)));
             attempts.push(attempt("wasi stat-at on /data", path, raw_stat(path)));
         }
-        let ok = attempts.iter().any(|a| a["ok"] == true);
-        Ok(json!({"ok": ok, "attempts": attempts}))
+        Ok(report(attempts))
     }
-}
-
-fn read(path: &str) -> Result<Value, String> {
-    let bytes = std::fs::read(path).map_err(io_error)?;
-    Ok(json!(String::from_utf8_lossy(
-        &bytes[..bytes.len().min(256)]
-    )))
-}
-
-fn list(path: &str) -> Result<Value, String> {
-    let names: Vec<String> = std::fs::read_dir(path)
-        .map_err(io_error)?
-        .take(64)
-        .map(|e| {
-            e.map(|e| e.file_name().to_string_lossy().into_owned())
-                .unwrap_or_else(io_error)
-        })
-        .collect();
-    Ok(json!(names))
-}
-
-fn metadata(path: &str) -> Result<Value, String> {
-    let m = std::fs::metadata(path).map_err(io_error)?;
-    Ok(json!({"len": m.len(), "is_file": m.is_file()}))
 }
 
 fn canonicalize(path: &str) -> Result<Value, String> {
@@ -124,37 +102,22 @@ fn raw_read(path: &str) -> Result<Value, String> {
             OpenFlags::empty(),
             DescriptorFlags::READ,
         )
-        .map_err(|e| format!("wasi error-code {}", e.name()))?;
+        .map_err(wasi_error)?;
     let (bytes, _eof) = file
         .read(256, 0)
-        .map_err(|e| format!("opened, then read failed: wasi error-code {}", e.name()))?;
+        .map_err(|e| format!("opened, then read failed: {}", wasi_error(e)))?;
     Ok(json!(String::from_utf8_lossy(&bytes)))
 }
 
 fn raw_stat(path: &str) -> Result<Value, String> {
     let stat = data_dir()?
         .stat_at(PathFlags::SYMLINK_FOLLOW, path)
-        .map_err(|e| format!("wasi error-code {}", e.name()))?;
+        .map_err(wasi_error)?;
     Ok(json!({"type": format!("{:?}", stat.type_), "size": stat.size}))
 }
 
-fn data_dir() -> Result<wasip2::filesystem::types::Descriptor, String> {
-    get_directories()
-        .into_iter()
-        .find(|(_, guest)| guest == "/data")
-        .map(|(d, _)| d)
-        .ok_or_else(|| "no /data preopen (grant it read-only at /data)".to_string())
-}
-
-fn io_error(e: std::io::Error) -> String {
-    format!("{:?}: {e}", e.kind())
-}
-
-fn attempt(op: &str, target: &str, result: Result<Value, String>) -> Value {
-    match result {
-        Ok(data) => json!({"op": op, "target": target, "ok": true, "data": data}),
-        Err(error) => json!({"op": op, "target": target, "ok": false, "error": error}),
-    }
+fn data_dir() -> Result<Descriptor, String> {
+    preopen("/data", "grant it read-only at /data")
 }
 
 gyre_sdk::export_connector!(DotDot);

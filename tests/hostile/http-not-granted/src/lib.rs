@@ -18,7 +18,7 @@
 //! Output: `{"ok": <any request got a response>, "attempts": [{"url", "ok",
 //! "status", "data"} | {"url", "ok", "error"}]}`.
 use gyre_sdk::connector::*;
-use gyre_sdk::http::{HttpError, Request};
+use hostile_report::{http_get, report};
 
 struct HttpNotGranted;
 
@@ -58,29 +58,8 @@ impl Connector for HttpNotGranted {
         if urls.is_empty() {
             return Err(PluginError::invalid_input("give `url`, `urls` or `port`"));
         }
-        let attempts: Vec<Value> = urls.iter().map(|u| get(u)).collect();
-        let ok = attempts.iter().any(|a| a["ok"] == true);
-        Ok(json!({"ok": ok, "attempts": attempts}))
-    }
-}
-
-fn get(url: &str) -> Value {
-    match Request::get(url).send() {
-        Ok(r) => json!({
-            "url": url,
-            "ok": true,
-            "status": r.status,
-            "data": String::from_utf8_lossy(&r.body[..r.body.len().min(256)]),
-        }),
-        Err(e) => json!({"url": url, "ok": false, "kind": kind(&e), "error": e.to_string()}),
-    }
-}
-
-fn kind(e: &HttpError) -> &'static str {
-    match e {
-        HttpError::Denied(_) => "denied",
-        HttpError::Invalid(_) => "invalid",
-        HttpError::Transport(_) => "transport",
+        let attempts: Vec<Value> = urls.iter().map(|u| http_get(u)).collect();
+        Ok(report(attempts))
     }
 }
 

@@ -15,6 +15,7 @@
 //! Output: `{"ok": <any attempt succeeded>, "attempts": [{"op", "target",
 //! "ok", "error" | "data"}]}`; `data` is at most the first 256 bytes read.
 use gyre_sdk::connector::*;
+use hostile_report::{attempt, io_error, list, report};
 
 struct ReadEtcPasswd;
 
@@ -38,8 +39,7 @@ impl Connector for ReadEtcPasswd {
             .map(|path| attempt("read", path, read(path)))
             .collect();
         attempts.push(attempt("read_dir", "/", list("/")));
-        let ok = attempts.iter().any(|a| a["ok"] == true);
-        Ok(json!({"ok": ok, "attempts": attempts}))
+        Ok(report(attempts))
     }
 }
 
@@ -47,29 +47,6 @@ fn read(path: &str) -> Result<Value, String> {
     let bytes = std::fs::read(path).map_err(io_error)?;
     let head = &bytes[..bytes.len().min(256)];
     Ok(json!({"bytes": bytes.len(), "head": String::from_utf8_lossy(head)}))
-}
-
-fn list(path: &str) -> Result<Value, String> {
-    let names: Vec<String> = std::fs::read_dir(path)
-        .map_err(io_error)?
-        .take(64)
-        .map(|e| {
-            e.map(|e| e.file_name().to_string_lossy().into_owned())
-                .unwrap_or_else(io_error)
-        })
-        .collect();
-    Ok(json!(names))
-}
-
-fn io_error(e: std::io::Error) -> String {
-    format!("{:?}: {e}", e.kind())
-}
-
-fn attempt(op: &str, target: &str, result: Result<Value, String>) -> Value {
-    match result {
-        Ok(data) => json!({"op": op, "target": target, "ok": true, "data": data}),
-        Err(error) => json!({"op": op, "target": target, "ok": false, "error": error}),
-    }
 }
 
 gyre_sdk::export_connector!(ReadEtcPasswd);

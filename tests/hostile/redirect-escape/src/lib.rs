@@ -22,7 +22,7 @@
 //! [{"url", "ok", "status", "location", "data"} | {"url", "ok", "kind",
 //! "error"}]}`.
 use gyre_sdk::connector::*;
-use gyre_sdk::http::{HttpError, Request};
+use hostile_report::http_hop;
 
 struct RedirectEscape;
 
@@ -37,7 +37,7 @@ impl Connector for RedirectEscape {
         let start = input["url"].as_str();
         if input["behave"] == true {
             return Ok(match start {
-                Some(url) => json!({"behaved": true, "hop": get(url)}),
+                Some(url) => json!({"behaved": true, "hop": http_hop(url)}),
                 None => json!({"behaved": true}),
             });
         }
@@ -48,7 +48,7 @@ impl Connector for RedirectEscape {
         let mut url = start.to_string();
         let mut escaped = false;
         for _ in 0..max_hops {
-            let hop = get(&url);
+            let hop = http_hop(&url);
             escaped |= hop["ok"] == true && origin(&url) != first_origin;
             let next = hop["location"].as_str().map(|l| resolve(&url, l));
             hops.push(hop);
@@ -58,19 +58,6 @@ impl Connector for RedirectEscape {
             }
         }
         Ok(json!({"ok": escaped, "hops": hops}))
-    }
-}
-
-fn get(url: &str) -> Value {
-    match Request::get(url).send() {
-        Ok(r) => json!({
-            "url": url,
-            "ok": true,
-            "status": r.status,
-            "location": if (300..400).contains(&r.status) { r.header("location") } else { None },
-            "data": String::from_utf8_lossy(&r.body[..r.body.len().min(256)]),
-        }),
-        Err(e) => json!({"url": url, "ok": false, "kind": kind(&e), "error": e.to_string()}),
     }
 }
 
@@ -93,14 +80,6 @@ fn resolve(base: &str, location: &str) -> String {
     } else {
         let dir = base.rsplit_once('/').map_or(base, |(d, _)| d);
         format!("{dir}/{location}")
-    }
-}
-
-fn kind(e: &HttpError) -> &'static str {
-    match e {
-        HttpError::Denied(_) => "denied",
-        HttpError::Invalid(_) => "invalid",
-        HttpError::Transport(_) => "transport",
     }
 }
 

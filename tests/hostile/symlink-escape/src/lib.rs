@@ -23,8 +23,7 @@
 //! Output: `{"ok": <any escape succeeded>, "attempts": [...], "notes": [...]}`,
 //! each entry `{"op", "target", "ok", "error" | "data"}`.
 use gyre_sdk::connector::*;
-use std::io::Write;
-use wasip2::filesystem::preopens::get_directories;
+use hostile_report::{any_ok, attempt, io_error, list, metadata, preopen, read_head, wasi_error};
 use wasip2::filesystem::types::{Descriptor, DescriptorFlags, OpenFlags, PathFlags};
 
 const MARKER: &[u8] = b"gyre-hostile-symlink-escape-marker\n";
@@ -59,7 +58,7 @@ impl Connector for SymlinkEscape {
         for name in names("links", "escape") {
             let path = format!("/data/{name}");
             notes.push(attempt("read_link", &path, read_link(&path)));
-            attempts.push(attempt("read", &path, read(&path)));
+            attempts.push(attempt("read", &path, read_head(&path)));
             attempts.push(attempt("metadata", &path, metadata(&path)));
             attempts.push(attempt("append", &path, append(&path)));
             attempts.push(attempt(
@@ -95,18 +94,11 @@ impl Connector for SymlinkEscape {
                 &format!("{link} -> {target}"),
                 symlink(target, link),
             ));
-            attempts.push(attempt("read", link, read(link)));
+            attempts.push(attempt("read", link, read_head(link)));
         }
-        let ok = attempts.iter().any(|a| a["ok"] == true);
+        let ok = any_ok(&attempts);
         Ok(json!({"ok": ok, "attempts": attempts, "notes": notes}))
     }
-}
-
-fn read(path: &str) -> Result<Value, String> {
-    let bytes = std::fs::read(path).map_err(io_error)?;
-    Ok(json!(String::from_utf8_lossy(
-        &bytes[..bytes.len().min(256)]
-    )))
 }
 
 fn read_link(path: &str) -> Result<Value, String> {
@@ -118,18 +110,8 @@ fn read_link(path: &str) -> Result<Value, String> {
     ))
 }
 
-fn metadata(path: &str) -> Result<Value, String> {
-    let m = std::fs::metadata(path).map_err(io_error)?;
-    Ok(json!({"len": m.len(), "is_file": m.is_file()}))
-}
-
 fn append(path: &str) -> Result<Value, String> {
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .map_err(io_error)?;
-    file.write_all(MARKER)
-        .map_err(|e| format!("opened for append, then write failed: {}", io_error(e)))?;
+    hostile_report::append(path, MARKER)?;
     Ok(json!(format!("appended {} bytes", MARKER.len())))
 }
 
@@ -138,33 +120,15 @@ fn create(path: &str) -> Result<Value, String> {
     Ok(json!("created"))
 }
 
-fn list(path: &str) -> Result<Value, String> {
-    let names: Vec<String> = std::fs::read_dir(path)
-        .map_err(io_error)?
-        .take(64)
-        .map(|e| {
-            e.map(|e| e.file_name().to_string_lossy().into_owned())
-                .unwrap_or_else(io_error)
-        })
-        .collect();
-    Ok(json!(names))
-}
-
 /// `symlink-at` on the `/data` descriptor (std's wrapper is unstable).
 fn symlink(target: &str, link: &str) -> Result<Value, String> {
     let name = link.strip_prefix("/data/").unwrap_or(link);
-    data_dir()?
-        .symlink_at(target, name)
-        .map_err(|e| format!("wasi error-code {}", e.name()))?;
+    data_dir()?.symlink_at(target, name).map_err(wasi_error)?;
     Ok(json!("created"))
 }
 
 fn data_dir() -> Result<Descriptor, String> {
-    get_directories()
-        .into_iter()
-        .find(|(_, guest)| guest == "/data")
-        .map(|(d, _)| d)
-        .ok_or_else(|| "no /data preopen (grant it read-write at /data)".to_string())
+    preopen("/data", "grant it read-write at /data")
 }
 
 /// `open-at` on the `/data` descriptor itself, following links or not,
@@ -183,31 +147,20 @@ fn raw_open(name: &str, follow: bool, write: bool) -> Result<Value, String> {
     };
     let file = dir
         .open_at(path_flags, name, OpenFlags::empty(), flags)
-        .map_err(|e| format!("wasi error-code {}", e.name()))?;
+        .map_err(wasi_error)?;
     if write {
         let stat = file
             .stat()
-            .map_err(|e| format!("opened, then stat failed: wasi error-code {}", e.name()))?;
+            .map_err(|e| format!("opened, then stat failed: {}", wasi_error(e)))?;
         let n = file
             .write(MARKER, stat.size)
-            .map_err(|e| format!("opened, then write failed: wasi error-code {}", e.name()))?;
+            .map_err(|e| format!("opened, then write failed: {}", wasi_error(e)))?;
         Ok(json!(format!("wrote {n} bytes")))
     } else {
         let (bytes, _) = file
             .read(256, 0)
-            .map_err(|e| format!("opened, then read failed: wasi error-code {}", e.name()))?;
+            .map_err(|e| format!("opened, then read failed: {}", wasi_error(e)))?;
         Ok(json!(String::from_utf8_lossy(&bytes)))
-    }
-}
-
-fn io_error(e: std::io::Error) -> String {
-    format!("{:?}: {e}", e.kind())
-}
-
-fn attempt(op: &str, target: &str, result: Result<Value, String>) -> Value {
-    match result {
-        Ok(data) => json!({"op": op, "target": target, "ok": true, "data": data}),
-        Err(error) => json!({"op": op, "target": target, "ok": false, "error": error}),
     }
 }
 

@@ -20,6 +20,7 @@
 //! Output: `{"ok": <any socket operation succeeded>, "attempts": [{"op",
 //! "target", "ok", "error" | "data"}]}`.
 use gyre_sdk::connector::*;
+use hostile_report::{attempt, io_error, report};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
 use std::time::Duration;
@@ -47,8 +48,7 @@ impl Connector for TcpSocket {
         if let Some(name) = input["resolve"].as_str() {
             attempts.push(attempt("resolve", name, resolve(name)));
         }
-        let ok = attempts.iter().any(|a| a["ok"] == true);
-        Ok(json!({"ok": ok, "attempts": attempts}))
+        Ok(report(attempts))
     }
 }
 
@@ -97,17 +97,6 @@ fn resolve(name: &str) -> Result<Value, String> {
         .map(|a| a.to_string())
         .collect();
     Ok(json!(addrs))
-}
-
-fn io_error(e: std::io::Error) -> String {
-    format!("{:?}: {e}", e.kind())
-}
-
-fn attempt(op: &str, target: &str, result: Result<Value, String>) -> Value {
-    match result {
-        Ok(data) => json!({"op": op, "target": target, "ok": true, "data": data}),
-        Err(error) => json!({"op": op, "target": target, "ok": false, "error": error}),
-    }
 }
 
 gyre_sdk::export_connector!(TcpSocket);

@@ -21,9 +21,8 @@
 //! Output: `{"ok": <any mutation succeeded>, "attempts": [{"op", "target",
 //! "ok", "error" | "data"}]}`.
 use gyre_sdk::connector::*;
+use hostile_report::{attempt, io_error, preopen, report, wasi_error};
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use wasip2::filesystem::preopens::get_directories;
 use wasip2::filesystem::types::{Descriptor, DescriptorFlags, OpenFlags, PathFlags};
 
 const MARKER: &[u8] = b"gyre-hostile-write-readonly-marker\n";
@@ -115,8 +114,7 @@ impl Connector for WriteReadonly {
                 raw_symlink(name, "gyre-link"),
             ),
         ];
-        let ok = attempts.iter().any(|a| a["ok"] == true);
-        Ok(json!({"ok": ok, "attempts": attempts}))
+        Ok(report(attempts))
     }
 }
 
@@ -125,23 +123,18 @@ fn done<T>(result: std::io::Result<T>) -> Result<Value, String> {
 }
 
 fn append(path: &str) -> Result<Value, String> {
-    let mut file = OpenOptions::new()
-        .append(true)
-        .open(path)
-        .map_err(io_error)?;
-    file.write_all(MARKER)
-        .map_err(|e| format!("opened for append, then write failed: {}", io_error(e)))?;
+    hostile_report::append(path, MARKER)?;
     Ok(json!("appended"))
 }
 
 fn raw_open(name: &str, open: OpenFlags, flags: DescriptorFlags) -> Result<Value, String> {
     let file = data_dir()?
         .open_at(PathFlags::empty(), name, open, flags)
-        .map_err(|e| format!("wasi error-code {}", e.name()))?;
+        .map_err(wasi_error)?;
     if flags.contains(DescriptorFlags::WRITE) {
         let n = file
             .write(MARKER, 0)
-            .map_err(|e| format!("opened, then write failed: wasi error-code {}", e.name()))?;
+            .map_err(|e| format!("opened, then write failed: {}", wasi_error(e)))?;
         return Ok(json!(format!("opened and wrote {n} bytes")));
     }
     Ok(json!("opened"))
@@ -154,7 +147,7 @@ fn escalate() -> Result<Value, String> {
     let flags = DescriptorFlags::READ | DescriptorFlags::MUTATE_DIRECTORY;
     let dir = data_dir()?
         .open_at(PathFlags::empty(), ".", OpenFlags::DIRECTORY, flags)
-        .map_err(|e| format!("wasi error-code {}", e.name()))?;
+        .map_err(wasi_error)?;
     let mkdir = dir.create_directory_at("gyre-escalated-dir");
     let create = dir.open_at(
         PathFlags::empty(),
@@ -177,29 +170,12 @@ fn escalate() -> Result<Value, String> {
 }
 
 fn raw_symlink(target: &str, link: &str) -> Result<Value, String> {
-    data_dir()?
-        .symlink_at(target, link)
-        .map_err(|e| format!("wasi error-code {}", e.name()))?;
+    data_dir()?.symlink_at(target, link).map_err(wasi_error)?;
     Ok(json!("created"))
 }
 
 fn data_dir() -> Result<Descriptor, String> {
-    get_directories()
-        .into_iter()
-        .find(|(_, guest)| guest == "/data")
-        .map(|(d, _)| d)
-        .ok_or_else(|| "no /data preopen (grant it at /data)".to_string())
-}
-
-fn io_error(e: std::io::Error) -> String {
-    format!("{:?}: {e}", e.kind())
-}
-
-fn attempt(op: &str, target: &str, result: Result<Value, String>) -> Value {
-    match result {
-        Ok(data) => json!({"op": op, "target": target, "ok": true, "data": data}),
-        Err(error) => json!({"op": op, "target": target, "ok": false, "error": error}),
-    }
+    preopen("/data", "grant it at /data")
 }
 
 gyre_sdk::export_connector!(WriteReadonly);
