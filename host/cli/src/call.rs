@@ -80,10 +80,14 @@ fn read_file(path: &Path, max: usize) -> Result<Vec<u8>> {
         .with_context(|| format!("{} names no file", path.display()))?;
     let dir = cap_std::fs::Dir::open_ambient_dir(parent, cap_std::ambient_authority())
         .with_context(|| format!("cannot open {}", parent.display()))?;
-    let size = dir
+    let meta = dir
         .metadata(name)
-        .with_context(|| format!("cannot read {}", path.display()))?
-        .len();
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    // A FIFO or device would block or never end.
+    if !meta.is_file() {
+        bail!("{} is not a regular file", path.display());
+    }
+    let size = meta.len();
     if size > max as u64 {
         bail!(
             "{} is {size} bytes; plugin inputs are limited to {max} bytes",
@@ -397,7 +401,8 @@ async fn trigger(ctx: &Ctx<'_>, granted: &Granted, config: &str, args: &CallArgs
         events
             .iter()
             .map(|e| {
-                let payload = serde_json::from_str::<Value>(&e.payload).unwrap_or(Value::String(e.payload.clone()));
+                let payload = serde_json::from_str::<Value>(&e.payload)
+                    .unwrap_or(Value::String(e.payload.clone()));
                 json!({"id": e.id, "kind": e.kind, "payload": payload})
             })
             .collect::<Vec<_>>()
@@ -416,18 +421,37 @@ async fn trigger(ctx: &Ctx<'_>, granted: &Granted, config: &str, args: &CallArgs
         let headers = args
             .headers
             .iter()
-            .map(|h| h.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())))
+            .map(|h| {
+                h.split_once(':')
+                    .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            })
             .collect::<Option<Vec<_>>>()
             .context("--header: expected NAME:VALUE")?;
         let body = read_file(body, plugin.runtime().limits().max_input_bytes)?;
-        let request = WebhookRequest { method: args.method.clone(), path: args.path.clone(), headers, body };
+        let request = WebhookRequest {
+            method: args.method.clone(),
+            path: args.path.clone(),
+            headers,
+            body,
+        };
         let inv = plugin.webhook(granted, config, request).await;
-        return Ok(finish(ctx, granted, "webhook", &inv, |events| json!({"events": events_json(events)}), args.json));
+        return Ok(finish(
+            ctx,
+            granted,
+            "webhook",
+            &inv,
+            |events| json!({"events": events_json(events)}),
+            args.json,
+        ));
     }
     let now = args.now_ms.unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
     });
-    let inv = plugin.poll(granted, config, args.cursor.as_deref(), now).await;
+    let inv = plugin
+        .poll(granted, config, args.cursor.as_deref(), now)
+        .await;
     let poll = |p: &gyre_sandbox::trigger::PollResult| json!({"events": events_json(&p.events), "cursor": p.cursor});
     Ok(finish(ctx, granted, "poll", &inv, poll, args.json))
 }
@@ -452,11 +476,17 @@ fn finish<T>(
         Err(f) => json!({"status": "failure", "failure": f}),
     };
     if json {
-        println!("{}", envelope(ctx.plugin, ctx.load, call, inv, result, &granted.notes));
+        println!(
+            "{}",
+            envelope(ctx.plugin, ctx.load, call, inv, result, &granted.notes)
+        );
     } else {
         println!("{} {call}:", ctx.plugin.name());
         // JSON escapes control characters, so guest text prints safely.
-        println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&result).unwrap_or_default()
+        );
         render::print_footer(inv, &granted.notes);
     }
     exit_for(inv, |_| true)

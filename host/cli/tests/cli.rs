@@ -192,8 +192,14 @@ fn a_failing_verdict_exits_1_and_names_the_failure() {
     assert_eq!(code, FAILED, "{json}");
     assert_eq!(json["result"]["status"], "fail");
     assert_eq!(json["result"]["verdict"]["passed"], false);
-    let findings = json["result"]["verdict"]["findings"].to_string();
-    assert!(findings.contains('b'), "{findings}");
+    let findings = json["result"]["verdict"]["findings"].as_array().unwrap();
+    let names_b = |f: &Value| {
+        f["severity"] == "Error" && f["message"].as_str().is_some_and(|m| m.starts_with('b'))
+    };
+    assert!(
+        findings.iter().any(names_b),
+        "the failed test `b` is named: {findings:?}"
+    );
     assert!(json["usage"]["fuel_consumed"].as_u64().unwrap() > 0);
 }
 

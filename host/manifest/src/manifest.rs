@@ -117,11 +117,12 @@ impl Manifest {
                 ));
             }
         }
-        if manifest.budgets.memory_mib == Some(0) || manifest.budgets.timeout_ms == Some(0) {
+        let b = &manifest.budgets;
+        if b.memory_mib == Some(0) || b.timeout_ms == Some(0) || b.fuel == Some(0) {
             return Err(ManifestError::invalid(
                 origin,
                 "budgets",
-                "memory-mib and timeout-ms must be greater than 0",
+                "fuel, memory-mib and timeout-ms must be greater than 0",
             ));
         }
         Ok(manifest)

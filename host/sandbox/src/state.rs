@@ -54,7 +54,12 @@ impl StoreState {
         Ok(Self {
             wasi: builder.build(),
             table,
-            http: WasiHttpCtx::new(),
+            http: {
+                // Header maps count against no memory budget; keep them small.
+                let mut http = WasiHttpCtx::new();
+                http.set_field_size_limit(32 * 1024);
+                http
+            },
             hooks: EgressHooks {
                 policy: granted.egress.clone(),
                 denials: denials.clone(),
