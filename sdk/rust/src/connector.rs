@@ -58,7 +58,11 @@ impl Operation {
 }
 
 #[doc(hidden)]
-pub fn run<C: Connector>(config: String, operation: String, input: String) -> Result<String, PluginError> {
+pub fn run<C: Connector>(
+    config: String,
+    operation: String,
+    input: String,
+) -> Result<String, PluginError> {
     let known = C::operations();
     if !known.iter().any(|op| op.name == operation) {
         let names: Vec<&str> = known.iter().map(|op| op.name.as_str()).collect();

@@ -147,14 +147,21 @@ fn parse_url(url: &str) -> Result<Url<'_>, HttpError> {
     if authority.is_empty() {
         return Err(HttpError::Invalid(format!("{url:?} has no host")));
     }
-    Ok(Url { scheme, authority, path })
+    Ok(Url {
+        scheme,
+        authority,
+        path,
+    })
 }
 
 /// Sends `request` and reads the whole response.
 pub fn send(request: Request) -> Result<Response, HttpError> {
     let url = parse_url(&request.url)?;
     let headers = Fields::new();
-    let has_length = request.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-length"));
+    let has_length = request
+        .headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-length"));
     if !request.body.is_empty() && !has_length {
         // A known length spares servers that dislike chunked uploads.
         headers
@@ -178,10 +185,18 @@ pub fn send(request: Request) -> Result<Response, HttpError> {
         other => Method::Other(other.to_string()),
     };
     let invalid = |what: &str| HttpError::Invalid(format!("{what} rejected: {}", request.url));
-    outgoing.set_method(&method).map_err(|_| invalid("method"))?;
-    outgoing.set_scheme(Some(&url.scheme)).map_err(|_| invalid("scheme"))?;
-    outgoing.set_authority(Some(url.authority)).map_err(|_| invalid("authority"))?;
-    outgoing.set_path_with_query(Some(url.path)).map_err(|_| invalid("path"))?;
+    outgoing
+        .set_method(&method)
+        .map_err(|_| invalid("method"))?;
+    outgoing
+        .set_scheme(Some(&url.scheme))
+        .map_err(|_| invalid("scheme"))?;
+    outgoing
+        .set_authority(Some(url.authority))
+        .map_err(|_| invalid("authority"))?;
+    outgoing
+        .set_path_with_query(Some(url.path))
+        .map_err(|_| invalid("path"))?;
 
     let body = outgoing.body().map_err(|_| invalid("body"))?;
     let future = outgoing_handler::handle(outgoing, None).map_err(transport)?;
@@ -213,7 +228,11 @@ pub fn send(request: Request) -> Result<Response, HttpError> {
         .map_err(|_| HttpError::Transport("response body already consumed".into()))?;
     let body = read_body(&body_handle, request.max_body)?;
     drop(body_handle);
-    Ok(Response { status, headers, body })
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn read_body(body: &IncomingBody, max: usize) -> Result<Vec<u8>, HttpError> {
@@ -225,7 +244,9 @@ fn read_body(body: &IncomingBody, max: usize) -> Result<Vec<u8>, HttpError> {
         match stream.blocking_read(64 * 1024) {
             Ok(chunk) => {
                 if out.len() + chunk.len() > max {
-                    return Err(HttpError::Transport(format!("response body exceeds {max} bytes")));
+                    return Err(HttpError::Transport(format!(
+                        "response body exceeds {max} bytes"
+                    )));
                 }
                 out.extend_from_slice(&chunk);
             }

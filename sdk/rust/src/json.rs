@@ -24,7 +24,8 @@ pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, PluginError> {
 
 /// Serializes a result value.
 pub fn to_string<T: serde::Serialize>(value: &T) -> Result<String, PluginError> {
-    serde_json::to_string(value).map_err(|e| PluginError::Internal(format!("cannot encode result: {e}")))
+    serde_json::to_string(value)
+        .map_err(|e| PluginError::Internal(format!("cannot encode result: {e}")))
 }
 
 fn parse<T: DeserializeOwned>(text: &str) -> Result<T, String> {
@@ -63,15 +64,26 @@ impl<'a> Fields<'a> {
         Self::new(value, "input", PluginError::InvalidInput)
     }
 
-    fn new(value: &'a Value, what: &'static str, error: fn(String) -> PluginError) -> Result<Self, PluginError> {
+    fn new(
+        value: &'a Value,
+        what: &'static str,
+        error: fn(String) -> PluginError,
+    ) -> Result<Self, PluginError> {
         match value {
             Value::Object(map) => Ok(Self {
                 map: Some(map),
                 what,
                 error,
             }),
-            Value::Null => Ok(Self { map: None, what, error }),
-            other => Err(error(format!("{what}: expected a JSON object, got {}", kind(other)))),
+            Value::Null => Ok(Self {
+                map: None,
+                what,
+                error,
+            }),
+            other => Err(error(format!(
+                "{what}: expected a JSON object, got {}",
+                kind(other)
+            ))),
         }
     }
 
@@ -107,9 +119,9 @@ impl<'a> Fields<'a> {
     ) -> Result<Option<T>, PluginError> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => f(v)
-                .map(Some)
-                .ok_or_else(|| self.error(key, format!("expected {expected}, got {}", describe(v)))),
+            Some(v) => f(v).map(Some).ok_or_else(|| {
+                self.error(key, format!("expected {expected}, got {}", describe(v)))
+            }),
         }
     }
 
@@ -129,7 +141,10 @@ impl<'a> Fields<'a> {
         self.typed(key, "a number", Value::as_f64)
     }
 
-    pub fn object(&self, key: &str) -> Result<Option<&'a serde_json::Map<String, Value>>, PluginError> {
+    pub fn object(
+        &self,
+        key: &str,
+    ) -> Result<Option<&'a serde_json::Map<String, Value>>, PluginError> {
         self.typed(key, "an object", Value::as_object)
     }
 
@@ -140,7 +155,10 @@ impl<'a> Fields<'a> {
     /// A list of strings.
     pub fn strings(&self, key: &str) -> Result<Option<Vec<String>>, PluginError> {
         self.typed(key, "a list of strings", |v| {
-            v.as_array()?.iter().map(|s| s.as_str().map(str::to_string)).collect()
+            v.as_array()?
+                .iter()
+                .map(|s| s.as_str().map(str::to_string))
+                .collect()
         })
     }
 
@@ -195,7 +213,15 @@ mod tests {
 
     #[test]
     fn null_config_is_empty_and_non_objects_are_refused() {
-        assert!(Fields::config(&Value::Null).unwrap().deny_unknown(&[]).is_ok());
-        assert!(matches!(Fields::input(&json!([1])), Err(PluginError::InvalidInput(_))));
+        assert!(
+            Fields::config(&Value::Null)
+                .unwrap()
+                .deny_unknown(&[])
+                .is_ok()
+        );
+        assert!(matches!(
+            Fields::input(&json!([1])),
+            Err(PluginError::InvalidInput(_))
+        ));
     }
 }

@@ -29,20 +29,36 @@ pub trait Trigger {
     /// How the trigger fires under `config`.
     fn describe(config: &Self::Config) -> Result<Firing, PluginError>;
     /// Called at each scheduled time or poll interval.
-    fn poll(config: Self::Config, cursor: Option<String>, now_ms: u64) -> Result<PollResult, PluginError> {
+    fn poll(
+        config: Self::Config,
+        cursor: Option<String>,
+        now_ms: u64,
+    ) -> Result<PollResult, PluginError> {
         let _ = (config, now_ms);
-        Ok(PollResult { events: Vec::new(), cursor })
+        Ok(PollResult {
+            events: Vec::new(),
+            cursor,
+        })
     }
     /// Called for each incoming webhook request.
-    fn handle_webhook(config: Self::Config, request: WebhookRequest) -> Result<Vec<Event>, PluginError> {
+    fn handle_webhook(
+        config: Self::Config,
+        request: WebhookRequest,
+    ) -> Result<Vec<Event>, PluginError> {
         let _ = (config, request);
-        Err(PluginError::invalid_input("this trigger does not accept webhooks"))
+        Err(PluginError::invalid_input(
+            "this trigger does not accept webhooks",
+        ))
     }
 }
 
 impl Event {
     pub fn new(id: impl Into<String>, kind: impl Into<String>, payload: &Value) -> Self {
-        Self { id: id.into(), kind: kind.into(), payload: payload.to_string() }
+        Self {
+            id: id.into(),
+            kind: kind.into(),
+            payload: payload.to_string(),
+        }
     }
 }
 
@@ -62,10 +78,17 @@ pub mod run {
     pub fn describe<T: Trigger>(config: String) -> Result<Firing, PluginError> {
         T::describe(&crate::json::config::<T::Config>(&config)?)
     }
-    pub fn poll<T: Trigger>(config: String, cursor: Option<String>, now_ms: u64) -> Result<PollResult, PluginError> {
+    pub fn poll<T: Trigger>(
+        config: String,
+        cursor: Option<String>,
+        now_ms: u64,
+    ) -> Result<PollResult, PluginError> {
         T::poll(crate::json::config::<T::Config>(&config)?, cursor, now_ms)
     }
-    pub fn webhook<T: Trigger>(config: String, request: WebhookRequest) -> Result<Vec<Event>, PluginError> {
+    pub fn webhook<T: Trigger>(
+        config: String,
+        request: WebhookRequest,
+    ) -> Result<Vec<Event>, PluginError> {
         T::handle_webhook(crate::json::config::<T::Config>(&config)?, request)
     }
 }

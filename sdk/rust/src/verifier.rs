@@ -52,20 +52,35 @@ impl Input {
             let given: Vec<&str> = self.evidence.iter().map(|e| e.name.as_str()).collect();
             PluginError::invalid_input(format!(
                 "evidence {name:?} is missing (given: {})",
-                if given.is_empty() { "none".to_string() } else { given.join(", ") }
+                if given.is_empty() {
+                    "none".to_string()
+                } else {
+                    given.join(", ")
+                }
             ))
         })?;
-        std::str::from_utf8(&evidence.data)
-            .map_err(|e| PluginError::invalid_input(format!("evidence {name:?} is not UTF-8 text: {e}")))
+        std::str::from_utf8(&evidence.data).map_err(|e| {
+            PluginError::invalid_input(format!("evidence {name:?} is not UTF-8 text: {e}"))
+        })
     }
 }
 
 impl Verdict {
     pub fn pass(summary: impl Into<String>) -> Self {
-        Self { passed: true, score: None, summary: summary.into(), findings: Vec::new() }
+        Self {
+            passed: true,
+            score: None,
+            summary: summary.into(),
+            findings: Vec::new(),
+        }
     }
     pub fn fail(summary: impl Into<String>) -> Self {
-        Self { passed: false, score: None, summary: summary.into(), findings: Vec::new() }
+        Self {
+            passed: false,
+            score: None,
+            summary: summary.into(),
+            findings: Vec::new(),
+        }
     }
     pub fn with_score(mut self, score: f64) -> Self {
         self.score = Some(score);
@@ -83,7 +98,12 @@ impl Verdict {
 
 impl Finding {
     pub fn new(severity: Severity, message: impl Into<String>) -> Self {
-        Self { severity, message: message.into(), file: None, line: None }
+        Self {
+            severity,
+            message: message.into(),
+            file: None,
+            line: None,
+        }
     }
     pub fn error(message: impl Into<String>) -> Self {
         Self::new(Severity::Error, message)
@@ -105,7 +125,13 @@ impl Finding {
 #[doc(hidden)]
 pub fn run<V: Verifier>(request: VerifyRequest) -> Result<Verdict, PluginError> {
     let config = crate::json::config::<V::Config>(&request.config)?;
-    V::verify(config, Input { evidence: request.evidence, workspace: request.workspace })
+    V::verify(
+        config,
+        Input {
+            evidence: request.evidence,
+            workspace: request.workspace,
+        },
+    )
 }
 
 /// Exports a [`Verifier`] as the component's `verification` interface and

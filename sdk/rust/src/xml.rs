@@ -33,7 +33,10 @@ pub struct StartTag<'a> {
 impl StartTag<'_> {
     /// The value of attribute `name`, unescaped.
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_ref())
+        self.attrs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_ref())
     }
 
     /// The name without its namespace prefix (`ns:testcase` → `testcase`).
@@ -94,7 +97,11 @@ impl<'a> Tokenizer<'a> {
         }
     }
 
-    fn error(&mut self, offset: usize, message: impl Into<String>) -> Option<Result<Token<'a>, XmlError>> {
+    fn error(
+        &mut self,
+        offset: usize,
+        message: impl Into<String>,
+    ) -> Option<Result<Token<'a>, XmlError>> {
         self.failed = true;
         Some(Err(XmlError {
             offset,
@@ -104,7 +111,9 @@ impl<'a> Tokenizer<'a> {
 
     /// Skips past `terminator`, starting at `from`; None when it is missing.
     fn skip_past(&self, from: usize, terminator: &str) -> Option<usize> {
-        self.text[from..].find(terminator).map(|i| from + i + terminator.len())
+        self.text[from..]
+            .find(terminator)
+            .map(|i| from + i + terminator.len())
     }
 }
 
@@ -266,7 +275,10 @@ fn parse_start_tag(text: &str, start: usize) -> Result<(StartTag<'_>, usize), Xm
         };
         let value_start = i + 1;
         let Some(len) = text[value_start..].find(quote as char) else {
-            return err(i, format!("unterminated value of attribute {attr} in <{name}>"));
+            return err(
+                i,
+                format!("unterminated value of attribute {attr} in <{name}>"),
+            );
         };
         attrs.push((attr, unescape(&text[value_start..value_start + len])));
         i = value_start + len + 1;
@@ -311,11 +323,12 @@ fn entity(name: &str) -> Option<char> {
         "quot" => Some('"'),
         "apos" => Some('\''),
         _ => {
-            let code = if let Some(hex) = name.strip_prefix("#x").or_else(|| name.strip_prefix("#X")) {
-                u32::from_str_radix(hex, 16).ok()?
-            } else {
-                name.strip_prefix('#')?.parse().ok()?
-            };
+            let code =
+                if let Some(hex) = name.strip_prefix("#x").or_else(|| name.strip_prefix("#X")) {
+                    u32::from_str_radix(hex, 16).ok()?
+                } else {
+                    name.strip_prefix('#')?.parse().ok()?
+                };
             char::from_u32(code)
         }
     }
@@ -334,7 +347,9 @@ mod tests {
         let doc = "\u{feff}<?xml version=\"1.0\"?>\n<!DOCTYPE x [<!ENTITY a \"b\">]><!-- c -->\
                    <ns:a k='v &amp; w' n = \"1\"><b/>t&#65;&#x42;<![CDATA[<raw>]]></ns:a>";
         let toks = tokens(doc).unwrap();
-        let Token::Start(a) = &toks[1] else { panic!("{toks:?}") };
+        let Token::Start(a) = &toks[1] else {
+            panic!("{toks:?}")
+        };
         assert_eq!(a.name, "ns:a");
         assert_eq!(a.local_name(), "a");
         assert_eq!(a.attr("k"), Some("v & w"));
