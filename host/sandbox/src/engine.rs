@@ -81,6 +81,11 @@ impl Runtime {
 
         let mut wasm = Config::new();
         wasm.wasm_component_model(true)
+            // Trap reports name the function; the wasm byte offsets an
+            // address map adds would grow every cached artifact (and its
+            // load) for little use: a plugin's own message (a Rust panic)
+            // comes through its stderr.
+            .generate_address_map(false)
             .consume_fuel(true)
             .epoch_interruption(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
