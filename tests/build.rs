@@ -33,10 +33,18 @@ fn main() {
         cmd.args(["-p", name]);
     }
     // Flags meant for the host build must not leak into the guest build.
-    for var in ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "RUSTC_WORKSPACE_WRAPPER"] {
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "RUSTC_WORKSPACE_WRAPPER",
+    ] {
         cmd.env_remove(var);
     }
-    let status = cmd.status().expect("running cargo for the guest components");
+    let status = cmd
+        .status()
+        .expect("running cargo for the guest components");
     if !status.success() {
         panic!(
             "building the guest components failed (see above). If the target is missing, run: rustup target add {TARGET}"
@@ -45,10 +53,16 @@ fn main() {
 
     let mut out = String::new();
     for name in &crates {
-        let wasm = target_dir.join(TARGET).join("release").join(format!("{}.wasm", name.replace('-', "_")));
+        let wasm = target_dir
+            .join(TARGET)
+            .join("release")
+            .join(format!("{}.wasm", name.replace('-', "_")));
         assert!(wasm.exists(), "{} was not produced", wasm.display());
         let ident = name.replace('-', "_").to_uppercase();
-        out.push_str(&format!("/// `{name}.wasm`\npub const {ident}: &str = {:?};\n", wasm.display().to_string()));
+        out.push_str(&format!(
+            "/// `{name}.wasm`\npub const {ident}: &str = {:?};\n",
+            wasm.display().to_string()
+        ));
     }
     let many = many_memories(&root, &target_dir.join(TARGET).join("release"));
     out.push_str(&format!(
@@ -61,18 +75,29 @@ fn main() {
 
 /// Package names of the crates directly below `dir` that build a cdylib.
 fn guest_crates(dir: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut names = Vec::new();
     for entry in entries.flatten() {
         let manifest = entry.path().join("Cargo.toml");
-        let Ok(text) = std::fs::read_to_string(&manifest) else { continue };
+        let Ok(text) = std::fs::read_to_string(&manifest) else {
+            continue;
+        };
         if !text.contains("cdylib") {
             continue;
         }
         let name = text
             .lines()
             .skip_while(|l| l.trim() != "[package]")
-            .find_map(|l| l.trim().strip_prefix("name").map(|r| r.trim_start_matches([' ', '=']).trim().trim_matches('"').to_string()));
+            .find_map(|l| {
+                l.trim().strip_prefix("name").map(|r| {
+                    r.trim_start_matches([' ', '='])
+                        .trim()
+                        .trim_matches('"')
+                        .to_string()
+                })
+            });
         if let Some(name) = name {
             names.push(name);
         }
@@ -85,21 +110,36 @@ fn guest_crates(dir: &Path) -> Vec<String> {
 /// of the `verifier` world, in `out_dir`, and returns its path.
 fn many_memories(root: &Path, out_dir: &Path) -> PathBuf {
     let dir = root.join("tests/hostile/many-memories");
-    let mut module = wat::parse_file(dir.join("many-memories.wat")).unwrap_or_else(|e| panic!("many-memories.wat: {e}"));
+    let mut module = wat::parse_file(dir.join("many-memories.wat"))
+        .unwrap_or_else(|e| panic!("many-memories.wat: {e}"));
     // The manifest travels inside the core module, as the SDK's
     // `embed_manifest!` puts it there for Rust plugins.
     let manifest = std::fs::read(dir.join("gyre.toml")).expect("reading many-memories/gyre.toml");
     append_custom_section(&mut module, "gyre-manifest", &manifest);
 
     let mut resolve = wit_parser::Resolve::default();
-    let (package, _) = resolve.push_dir(root.join("wit")).unwrap_or_else(|e| panic!("parsing wit/: {e:?}"));
-    let world = resolve.select_world(&[package], Some("verifier")).expect("the verifier world");
-    wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8, false)
-        .expect("embedding the verifier world");
+    let (package, _) = resolve
+        .push_dir(root.join("wit"))
+        .unwrap_or_else(|e| panic!("parsing wit/: {e:?}"));
+    let world = resolve
+        .select_world(&[package], Some("verifier"))
+        .expect("the verifier world");
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+        false,
+    )
+    .expect("embedding the verifier world");
     let mut encoder = wit_component::ComponentEncoder::default();
     encoder.validate(true);
-    encoder.module(&module).unwrap_or_else(|e| panic!("many-memories as a verifier module: {e:?}"));
-    let component = encoder.encode().unwrap_or_else(|e| panic!("encoding the many-memories component: {e:?}"));
+    encoder
+        .module(&module)
+        .unwrap_or_else(|e| panic!("many-memories as a verifier module: {e:?}"));
+    let component = encoder
+        .encode()
+        .unwrap_or_else(|e| panic!("encoding the many-memories component: {e:?}"));
     // The default feature set includes multi-memory, like wasmtime's.
     wasmparser::Validator::new()
         .validate_all(&component)

@@ -53,7 +53,10 @@ pub struct Recorded {
 
 impl Recorded {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -67,13 +70,25 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(status: u16, body: &str) -> Self {
-        Self { status, headers: vec![("content-type".into(), "application/json".into())], body: body.as_bytes().to_vec() }
+        Self {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.as_bytes().to_vec(),
+        }
     }
     pub fn text(status: u16, body: &str) -> Self {
-        Self { status, headers: vec![("content-type".into(), "text/plain".into())], body: body.as_bytes().to_vec() }
+        Self {
+            status,
+            headers: vec![("content-type".into(), "text/plain".into())],
+            body: body.as_bytes().to_vec(),
+        }
     }
     pub fn redirect(location: &str) -> Self {
-        Self { status: 302, headers: vec![("location".into(), location.into())], body: Vec::new() }
+        Self {
+            status: 302,
+            headers: vec![("location".into(), location.into())],
+            body: Vec::new(),
+        }
     }
 }
 
@@ -105,7 +120,11 @@ impl TestServer {
                 std::thread::spawn(move || serve(stream, &reqs, &*handler));
             }
         });
-        Self { addr, requests, stop }
+        Self {
+            addr,
+            requests,
+            stop,
+        }
     }
 
     /// A server answering every request with `body` as JSON.
@@ -148,7 +167,10 @@ fn serve(stream: TcpStream, requests: &Mutex<Vec<Recorded>>, handler: &Handler) 
         return;
     }
     let mut parts = line.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
+    let (method, path) = (
+        parts.next().unwrap_or("").to_string(),
+        parts.next().unwrap_or("").to_string(),
+    );
     let mut headers = Vec::new();
     loop {
         let mut h = String::new();
@@ -159,19 +181,34 @@ fn serve(stream: TcpStream, requests: &Mutex<Vec<Recorded>>, handler: &Handler) 
             headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
         }
     }
-    let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
     let body = if chunked {
         read_chunked(&mut reader)
     } else {
-        let length = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0usize);
+        let length = headers
+            .iter()
+            .find(|(k, _)| k == "content-length")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0usize);
         let mut body = vec![0; length.min(64 * 1024 * 1024)];
         let _ = reader.read_exact(&mut body);
         body
     };
-    let recorded = Recorded { method, path, headers, body };
+    let recorded = Recorded {
+        method,
+        path,
+        headers,
+        body,
+    };
     requests.lock().unwrap().push(recorded.clone());
     let reply = handler(&recorded);
-    let mut out = format!("HTTP/1.1 {} X\r\ncontent-length: {}\r\nconnection: close\r\n", reply.status, reply.body.len());
+    let mut out = format!(
+        "HTTP/1.1 {} X\r\ncontent-length: {}\r\nconnection: close\r\n",
+        reply.status,
+        reply.body.len()
+    );
     for (k, v) in &reply.headers {
         out.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -188,7 +225,8 @@ fn read_chunked(reader: &mut impl BufRead) -> Vec<u8> {
         if reader.read_line(&mut size).unwrap_or(0) == 0 {
             break;
         }
-        let size = usize::from_str_radix(size.trim().split(';').next().unwrap_or(""), 16).unwrap_or(0);
+        let size =
+            usize::from_str_radix(size.trim().split(';').next().unwrap_or(""), 16).unwrap_or(0);
         if size == 0 || body.len() + size > 64 * 1024 * 1024 {
             let mut trailer = String::new();
             let _ = reader.read_line(&mut trailer);
@@ -222,7 +260,10 @@ impl Sandbox {
     }
 
     pub fn load(&self, artifact: &str) -> Plugin {
-        self.runtime.load(Path::new(artifact)).unwrap_or_else(|e| panic!("loading {artifact}: {e}")).0
+        self.runtime
+            .load(Path::new(artifact))
+            .unwrap_or_else(|e| panic!("loading {artifact}: {e}"))
+            .0
     }
 
     /// Grants `grants` (intersected with the plugin's requests), resolving
@@ -232,13 +273,20 @@ impl Sandbox {
     }
 
     /// Like [`Sandbox::grant`], with some names pinned to addresses.
-    pub fn grant_resolving(&self, plugin: &Plugin, grants: &Grants, names: &[(&str, IpAddr)]) -> Granted {
+    pub fn grant_resolving(
+        &self,
+        plugin: &Plugin,
+        grants: &Grants,
+        names: &[(&str, IpAddr)],
+    ) -> Granted {
         let mut resolver = StaticResolver::new(None);
         for (name, ip) in names {
             resolver.insert(name, *ip);
         }
         let resolver: Arc<dyn Resolve> = Arc::new(resolver);
-        plugin.grant(&grants.resolve(plugin.manifest()), resolver).expect("granting")
+        plugin
+            .grant(&grants.resolve(plugin.manifest()), resolver)
+            .expect("granting")
     }
 }
 
