@@ -8,7 +8,7 @@
 //! element is never closed is truncated, which never passes.
 
 use crate::coverage::{Coverage, FileCoverage};
-use gyre_sdk::xml::{StartTag, Token, Tokenizer, local_name};
+use gyre_sdk::xml::{Nesting, StartTag, Token, Tokenizer, local_name};
 use std::collections::BTreeMap;
 
 /// True when the text looks like a Cobertura report.
@@ -33,20 +33,12 @@ pub fn parse(text: &str) -> Result<Coverage, String> {
     let mut class: Option<(String, bool, Option<f64>)> = None;
     // `<method>` elements repeat their class's lines: skip them.
     let mut method_depth = 0usize;
-    // The elements open at this point, outermost first.
-    let mut open: Vec<&str> = Vec::new();
+    // Refuses mis-nested markup and notices a report cut off early.
+    let mut nesting = Nesting::default();
 
     for token in Tokenizer::new(text) {
         let token = token.map_err(|e| e.to_string())?;
-        match &token {
-            Token::Start(tag) if !tag.self_closing => open.push(tag.name),
-            Token::End(name) => match open.pop() {
-                Some(start) if start == *name => {}
-                Some(start) => return Err(format!("malformed XML: </{name}> closes <{start}>")),
-                None => return Err(format!("malformed XML: </{name}> closes no open element")),
-            },
-            _ => {}
-        }
+        nesting.track(&token)?;
         match token {
             Token::Start(tag) => match tag.local_name() {
                 "coverage" if root.is_none() => {
@@ -125,7 +117,7 @@ pub fn parse(text: &str) -> Result<Coverage, String> {
     }
 
     let mut coverage = Coverage::default();
-    if let Some(root) = open.first() {
+    if let Some(root) = nesting.unclosed_root() {
         coverage.truncated = Some(format!("<{root}> is never closed"));
     }
     // Rates of the files that gave no lines, 0..=1.

@@ -4,6 +4,7 @@
 use crate::url::{BaseUrl, check_path, encode_query};
 use gyre_sdk::PluginError;
 use gyre_sdk::connector::Operation;
+use gyre_sdk::http::excerpt;
 use gyre_sdk::http::{Request, Response};
 use gyre_sdk::json::{Fields, Value, json};
 
@@ -286,17 +287,6 @@ fn reason(response: &Response) -> String {
         "(empty body)".to_string()
     } else {
         excerpt(text.trim(), 300)
-    }
-}
-
-fn excerpt(text: &str, max: usize) -> String {
-    let flat: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    match flat.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &flat[..i]),
-        None => flat,
     }
 }
 

@@ -11,7 +11,7 @@
 //! report"), never a pass.
 
 use crate::report::{Failure, Report, count};
-use gyre_sdk::xml::{Token, Tokenizer, local_name};
+use gyre_sdk::xml::{Nesting, Token, Tokenizer, local_name};
 
 /// True when the text looks like a JUnit report.
 pub fn detect(text: &str) -> bool {
@@ -69,8 +69,8 @@ impl Totals {
 pub fn parse(text: &str) -> Result<Report, String> {
     let mut report = Report::default();
     let mut case: Option<Case> = None;
-    // The elements open at this point, outermost first.
-    let mut open: Vec<&str> = Vec::new();
+    // Refuses mis-nested markup and notices a report cut off early.
+    let mut nesting = Nesting::default();
     // Totals declared by the outermost `<testsuites>` and, separately, by
     // the outermost `<testsuite>` elements.
     let mut root_totals = Totals::default();
@@ -81,15 +81,7 @@ pub fn parse(text: &str) -> Result<Report, String> {
 
     for token in Tokenizer::new(text) {
         let token = token.map_err(|e| e.to_string())?;
-        match &token {
-            Token::Start(tag) if !tag.self_closing => open.push(tag.name),
-            Token::End(name) => match open.pop() {
-                Some(start) if start == *name => {}
-                Some(start) => return Err(format!("malformed XML: </{name}> closes <{start}>")),
-                None => return Err(format!("malformed XML: </{name}> closes no open element")),
-            },
-            _ => {}
-        }
+        nesting.track(&token)?;
         match token {
             Token::Start(tag) => match tag.local_name() {
                 "testsuites" => {
@@ -194,7 +186,7 @@ pub fn parse(text: &str) -> Result<Report, String> {
             },
         }
     }
-    if let Some(root) = open.first() {
+    if let Some(root) = nesting.unclosed_root() {
         return Err(format!("truncated JUnit report: <{root}> is never closed"));
     }
 

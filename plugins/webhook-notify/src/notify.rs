@@ -7,6 +7,7 @@
 
 use gyre_sdk::PluginError;
 use gyre_sdk::connector::Operation;
+use gyre_sdk::http::excerpt;
 use gyre_sdk::http::{HttpError, Request, Response};
 use gyre_sdk::json::{Fields, Value, json};
 
@@ -218,17 +219,6 @@ fn scrub(config: &Config, url: &str, text: &str) -> String {
         }
     }
     out
-}
-
-fn excerpt(text: &str, max: usize) -> String {
-    let flat: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    match flat.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &flat[..i]),
-        None => flat,
-    }
 }
 
 #[cfg(test)]

@@ -84,6 +84,19 @@ impl Response {
     }
 }
 
+/// At most `max` characters of `text` on one line (control characters
+/// become spaces), for error messages that quote an upstream's answer.
+pub fn excerpt(text: &str, max: usize) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    match flat.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &flat[..i]),
+        None => flat,
+    }
+}
+
 /// Why a request did not produce a response.
 #[derive(Debug, Clone)]
 pub enum HttpError {

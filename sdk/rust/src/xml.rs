@@ -60,6 +60,36 @@ pub enum Token<'a> {
     Text(Cow<'a, str>),
 }
 
+/// Tracks which elements are open, so a parser can refuse mis-nested
+/// markup and notice a document cut off before its root element closes:
+/// evidence that is truncated must never read as complete.
+#[derive(Debug, Default)]
+pub struct Nesting<'a> {
+    open: Vec<&'a str>,
+}
+
+impl<'a> Nesting<'a> {
+    /// Records `token`. An end tag that does not close the innermost open
+    /// element is an error.
+    pub fn track(&mut self, token: &Token<'a>) -> Result<(), String> {
+        match token {
+            Token::Start(tag) if !tag.self_closing => self.open.push(tag.name),
+            Token::End(name) => match self.open.pop() {
+                Some(start) if start == *name => {}
+                Some(start) => return Err(format!("malformed XML: </{name}> closes <{start}>")),
+                None => return Err(format!("malformed XML: </{name}> closes no open element")),
+            },
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The outermost element still open, if the document ended early.
+    pub fn unclosed_root(&self) -> Option<&'a str> {
+        self.open.first().copied()
+    }
+}
+
 /// Malformed markup, with the byte offset where it was noticed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct XmlError {
@@ -336,6 +366,21 @@ fn entity(name: &str) -> Option<char> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn nesting_refuses_misnested_markup_and_reports_a_cut_off_root() {
+        let mut nesting = Nesting::default();
+        for token in Tokenizer::new("<a><b></b>") {
+            nesting.track(&token.unwrap()).unwrap();
+        }
+        assert_eq!(nesting.unclosed_root(), Some("a"));
+        let mut nesting = Nesting::default();
+        let errors: Vec<String> = Tokenizer::new("<a><b></a>")
+            .filter_map(|t| nesting.track(&t.unwrap()).err())
+            .collect();
+        assert_eq!(errors, vec!["malformed XML: </a> closes <b>".to_string()]);
+    }
+
     use super::*;
 
     fn tokens(text: &str) -> Result<Vec<Token<'_>>, XmlError> {
