@@ -66,6 +66,19 @@ impl Request {
 }
 
 impl Response {
+    /// A response built by hand, e.g. to test a plugin's handling of
+    /// upstream answers without a server.
+    pub fn new(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Self {
+        Self {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: body.to_vec(),
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
