@@ -4,6 +4,7 @@ mod args;
 mod call;
 mod exit;
 mod inspect;
+mod loops;
 mod new;
 mod render;
 
@@ -42,6 +43,20 @@ enum Command {
     Plugin(PluginCommand),
     /// Scaffold a new plugin that builds to a component out of the box.
     New(new::NewArgs),
+    /// Run a loop: once now (--once), or whenever its trigger fires.
+    Run(loops::run::RunArgs),
+    /// Fire every enabled loop from its schedule, poll or webhook.
+    Daemon(loops::daemon::DaemonArgs),
+    /// List runs, newest first.
+    Runs(loops::history::RunsArgs),
+    /// Show a run: iterations, verdicts, findings, budget used, stop reason.
+    Show(loops::history::ShowArgs),
+    /// Stop a live run (kill switch); it records `stopped`.
+    Stop(loops::history::StopArgs),
+    /// Runs that stopped without meeting their goal, with the evidence.
+    Inbox(loops::history::InboxArgs),
+    /// Resume runs interrupted by a crash, from their last checkpoint.
+    Resume(loops::run::ResumeArgs),
 }
 
 #[derive(Subcommand)]
@@ -66,6 +81,13 @@ fn main() {
         Command::Plugin(PluginCommand::Inspect(a)) => inspect::run(a),
         Command::Plugin(PluginCommand::Call(a)) => call::run(*a, &dirs),
         Command::New(a) => new::run(a),
+        Command::Run(a) => loops::run::run(a, &dirs),
+        Command::Daemon(a) => loops::daemon::run(a, &dirs),
+        Command::Runs(a) => loops::history::runs(a),
+        Command::Show(a) => loops::history::show(a),
+        Command::Stop(a) => loops::history::stop(a),
+        Command::Inbox(a) => loops::history::inbox(a),
+        Command::Resume(a) => loops::run::resume(a, &dirs),
     };
     let code = match result {
         Ok(exit) => exit,

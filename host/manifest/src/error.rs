@@ -34,16 +34,23 @@ impl ManifestError {
 
     /// A TOML error, with the line and column it points at.
     pub(crate) fn syntax(origin: &str, text: &str, err: toml::de::Error) -> Self {
-        let mut message = err.message().to_string();
-        if let Some(span) = err.span() {
-            let before = &text[..span.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-            message = format!("line {line}, column {column}: {message}");
-        }
         Self::Syntax {
             origin: origin.to_string(),
-            message,
+            message: toml_error_message(text, &err),
         }
+    }
+}
+
+/// A TOML error's message, prefixed with the line and column it points at.
+pub fn toml_error_message(text: &str, err: &toml::de::Error) -> String {
+    let message = err.message().to_string();
+    match err.span() {
+        Some(span) => {
+            let before = text.get(..span.start.min(text.len())).unwrap_or(text);
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
     }
 }

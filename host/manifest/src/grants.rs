@@ -78,6 +78,9 @@ pub struct Effective {
     pub requested_budgets: BudgetSpec,
     /// Requests left ungranted and grants left unused, for the user to read.
     pub notes: Vec<String>,
+    /// Origins the step using the plugin requested (a recipe step may ask
+    /// for less than its plugin). None: no further limit.
+    pub http_stage: Option<Vec<OriginPattern>>,
 }
 
 impl Grants {
@@ -226,10 +229,39 @@ fn covers(outer: &OriginPattern, inner: &OriginPattern) -> bool {
 }
 
 impl Effective {
+    /// Limits this set further to what one step of a loop requests: a
+    /// destination must then match the step's origins too, and secrets and
+    /// directories the step did not ask for are dropped.
+    pub fn narrow(mut self, step: &crate::Capabilities) -> Self {
+        let mut notes = Vec::new();
+        self.secrets.retain(|name, _| {
+            let keep = step.secrets.contains(name);
+            if !keep {
+                notes.push(format!("not requested by this step: secret {name}"));
+            }
+            keep
+        });
+        self.dirs.retain(|d| {
+            let keep = step.directories.iter().any(|r| r.guest == d.guest);
+            if !keep {
+                notes.push(format!("not requested by this step: directory {}", d.guest));
+            }
+            keep
+        });
+        self.notes.extend(notes);
+        self.http_stage = Some(step.http.clone());
+        self
+    }
+
     /// The granted pattern that allows `origin`, if the plugin both
     /// requested and was granted it.
     pub fn allowed_origin(&self, origin: &Origin) -> Option<&OriginPattern> {
         if !self.http_requested.iter().any(|r| r.matches(origin)) {
+            return None;
+        }
+        if let Some(stage) = &self.http_stage
+            && !stage.iter().any(|s| s.matches(origin))
+        {
             return None;
         }
         self.http_granted.iter().find(|g| g.matches(origin))

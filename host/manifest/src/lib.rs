@@ -17,8 +17,8 @@ mod origin;
 
 pub use budget::{BudgetSpec, MIB};
 pub use dirs::{Access, DirRequest, DirSource, GuestPath};
-pub use error::ManifestError;
+pub use error::{ManifestError, toml_error_message};
 pub use grants::{DirGrant, Effective, EffectiveDir, Grants, MountGrant, SecretSource};
 pub use manifest::{Capabilities, Manifest, PluginInfo, PluginKind};
-pub use names::{MountName, PluginName, SecretName};
+pub use names::{LoopName, MountName, PluginName, RoleName, SecretName, StepId};
 pub use origin::{HostPattern, Origin, OriginPattern, PortPattern, Scheme};

@@ -83,3 +83,19 @@ checked_name!(
         Ok(())
     }
 );
+
+checked_name!(
+    /// A loop's name in a recipe or the project config, such as `fix-tests`.
+    LoopName, "loop name", slug
+);
+
+checked_name!(
+    /// A recipe step's id, unique within the recipe, such as `notify`.
+    StepId, "step id", slug
+);
+
+checked_name!(
+    /// A role a recipe names and the user binds to a command, such as
+    /// `maker` or `test`.
+    RoleName, "role name", slug
+);

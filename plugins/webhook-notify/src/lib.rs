@@ -7,7 +7,8 @@
 //! | `url` | a plain webhook URL, for local receivers |
 //!
 //! Exactly one of them. Operation `notify` takes `{text, blocks?, username?,
-//! icon_emoji?, channel?}`, POSTs it as JSON and returns `{delivered: true,
+//! icon_emoji?, channel?, idempotency-key?}`, POSTs it as JSON (the key goes
+//! in an `Idempotency-Key` header, so a receiver can drop a re-sent message) and returns `{delivered: true,
 //! status}`. 404 is `not-found`, other non-2xx answers are `upstream`
 //! errors, redirects are not followed, a refused origin is `denied`. A URL
 //! from a secret never appears in an error or a log line.
@@ -38,7 +39,7 @@ impl Connector for WebhookNotify {
             Source::Plain(_) => None,
         };
         let url = config.url(secret.as_deref())?;
-        let response = notify::request(&url, &message)
+        let response = notify::request(&url, &message, notify::idempotency_key(&input)?)
             .send()
             .map_err(|e| notify::transport_error(&config, &url, e))?;
         notify::respond(&config, &url, &response)

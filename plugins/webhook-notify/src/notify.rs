@@ -118,7 +118,8 @@ pub fn operations() -> Vec<Operation> {
                 "blocks": {"type": "array", "items": {"type": "object"}, "description": "Slack Block Kit blocks."},
                 "username": {"type": "string", "description": "Display name override, where the webhook allows it."},
                 "icon_emoji": {"type": "string", "pattern": "^:[^:\\s]+:$", "description": "Icon override, e.g. :robot_face:."},
-                "channel": {"type": "string", "description": "Channel override, where the webhook allows it."}
+                "channel": {"type": "string", "description": "Channel override, where the webhook allows it."},
+                "idempotency-key": {"type": "string", "maxLength": 255, "description": "Sent as the Idempotency-Key header, so a re-sent message can be dropped by the receiver."}
             },
             "required": ["text"],
             "additionalProperties": false
@@ -129,7 +130,7 @@ pub fn operations() -> Vec<Operation> {
 /// The JSON message for a `notify` input.
 pub fn message(input: &Value) -> Result<Value, PluginError> {
     let f = Fields::input(input)?;
-    f.deny_unknown(&["text", "blocks", "username", "icon_emoji", "channel"])?;
+    f.deny_unknown(&["text", "blocks", "username", "icon_emoji", "channel", "idempotency-key"])?;
     let text = f.required("text", f.str("text")?)?;
     if text.trim().is_empty() {
         return Err(f.error("text", "must not be empty"));
@@ -149,13 +150,32 @@ pub fn message(input: &Value) -> Result<Value, PluginError> {
     Ok(message)
 }
 
-pub fn request(url: &str, message: &Value) -> Request {
-    Request::post(url)
-        .header(
-            "user-agent",
-            concat!("gyre-webhook-notify/", env!("CARGO_PKG_VERSION")),
-        )
-        .json(message)
+/// The input's `idempotency-key`: printable ASCII, at most 255 bytes, as a
+/// header value must be.
+pub fn idempotency_key(input: &Value) -> Result<Option<&str>, PluginError> {
+    let f = Fields::input(input)?;
+    let Some(key) = f.str("idempotency-key")? else {
+        return Ok(None);
+    };
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..0x7f).contains(&b)) {
+        return Err(f.error(
+            "idempotency-key",
+            "must be 1 to 255 printable ASCII characters without spaces",
+        ));
+    }
+    Ok(Some(key))
+}
+
+pub fn request(url: &str, message: &Value, idempotency_key: Option<&str>) -> Request {
+    let request = Request::post(url).header(
+        "user-agent",
+        concat!("gyre-webhook-notify/", env!("CARGO_PKG_VERSION")),
+    );
+    match idempotency_key {
+        Some(key) => request.header("idempotency-key", key),
+        None => request,
+    }
+    .json(message)
 }
 
 /// `{delivered: true, status}` for a 2xx answer, else the error.
@@ -281,14 +301,37 @@ mod tests {
         assert_eq!(message["username"], "gyre");
         assert_eq!(message["blocks"][0]["type"], "section");
         assert!(message.get("channel").is_none());
-        let req = request(SECRET_URL, &message);
+        let req = request(SECRET_URL, &message, None);
         assert_eq!(req.method, "POST");
+        assert!(!req.headers.iter().any(|(k, _)| k == "idempotency-key"));
         assert!(
             req.headers
                 .iter()
                 .any(|(k, v)| k == "content-type" && v == "application/json")
         );
         assert_eq!(serde_json_from(&req.body), message);
+    }
+
+    #[test]
+    fn an_idempotency_key_goes_in_a_header_not_the_message() {
+        let input = json!({"text": "shipped", "idempotency-key": "gyre-0123abcd"});
+        let message = message(&input).unwrap();
+        assert!(message.get("idempotency-key").is_none());
+        let key = idempotency_key(&input).unwrap();
+        assert_eq!(key, Some("gyre-0123abcd"));
+        let req = request(SECRET_URL, &message, key);
+        assert!(
+            req.headers
+                .iter()
+                .any(|(k, v)| k == "idempotency-key" && v == "gyre-0123abcd")
+        );
+        for bad in ["", "has space", "new\nline", &"k".repeat(256)] {
+            let input = json!({"text": "x", "idempotency-key": bad});
+            assert!(
+                matches!(idempotency_key(&input), Err(PluginError::InvalidInput(_))),
+                "{bad:?}"
+            );
+        }
     }
 
     fn serde_json_from(bytes: &[u8]) -> Value {

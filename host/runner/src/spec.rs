@@ -1,0 +1,109 @@
+//! A loop ready to run: its recipe, the user's bindings and grants, and its
+//! effective guardrails. Built before anything runs, so that an unbound
+//! role or a missing plugin refuses the run up front.
+
+use crate::RunError;
+use gyre_manifest::{Grants, LoopName, StepId};
+use gyre_recipe::{Guardrails, Project, Recipe};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct LoopSpec {
+    pub name: LoopName,
+    pub recipe: Recipe,
+    pub recipe_path: PathBuf,
+    pub recipe_text: String,
+    pub guardrails: Guardrails,
+    pub grants: BTreeMap<StepId, Grants>,
+}
+
+impl LoopSpec {
+    /// The loop `name_or_path` names: a loop of the project config, or a
+    /// recipe file (which then runs with no grants at all).
+    pub fn find(project: &Project, name_or_path: &str) -> Result<Self, RunError> {
+        if let Some((name, config)) = project.find_loop(name_or_path) {
+            let path = project.path(&config.recipe);
+            let (recipe, text) = Recipe::load(&path).map_err(|e| RunError::Config(e.to_string()))?;
+            return Self::build(project, Some(name), recipe, path, text);
+        }
+        let path = PathBuf::from(name_or_path);
+        if !path.is_file() {
+            let known: Vec<&str> = project.loops.keys().map(|k| k.as_str()).collect();
+            return Err(RunError::Config(format!(
+                "`{name_or_path}` is neither a loop in {} (known: {}) nor a recipe file",
+                project.root.join(gyre_recipe::project_file()).display(),
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            )));
+        }
+        let path = std::path::absolute(&path).map_err(|e| RunError::Config(e.to_string()))?;
+        let (recipe, text) = Recipe::load(&path).map_err(|e| RunError::Config(e.to_string()))?;
+        Self::build(project, None, recipe, path, text)
+    }
+
+    /// Rebuilds the spec of a run from the recipe text it recorded.
+    pub fn from_recorded(
+        project: &Project,
+        loop_name: &str,
+        recipe_path: &Path,
+        text: &str,
+    ) -> Result<Self, RunError> {
+        let recipe = Recipe::parse(text, &recipe_path.display().to_string())
+            .map_err(|e| RunError::Config(e.to_string()))?;
+        let name = project.find_loop(loop_name).map(|(n, _)| n);
+        Self::build(project, name, recipe, recipe_path.to_path_buf(), text.to_string())
+    }
+
+    fn build(
+        project: &Project,
+        configured: Option<LoopName>,
+        mut recipe: Recipe,
+        recipe_path: PathBuf,
+        recipe_text: String,
+    ) -> Result<Self, RunError> {
+        let config = configured.as_ref().and_then(|n| project.loops.get(n));
+        for (id, settings) in config.map(|c| &c.config).into_iter().flatten() {
+            recipe.override_config(id, settings).map_err(|why| {
+                RunError::Config(format!(
+                    "{}: loops.{}.config.{id}: {why}",
+                    project.root.join(gyre_recipe::project_file()).display(),
+                    configured.as_ref().map_or("?", |n| n.as_str())
+                ))
+            })?;
+        }
+        let unbound = project.unbound_roles(&recipe);
+        if !unbound.is_empty() {
+            return Err(RunError::Refused(format!(
+                "recipe `{}` names roles this project does not bind: {}. Roles are bound only in {}, never by a recipe",
+                recipe.name,
+                unbound.join("; "),
+                project.root.join(gyre_recipe::project_file()).display()
+            )));
+        }
+        let guardrails = match config.and_then(|c| c.guardrails.as_ref()) {
+            Some(o) => o.apply(recipe.guardrails),
+            None => recipe.guardrails,
+        };
+        if guardrails.max_spend_usd.is_some() {
+            let role = &recipe.maker.role;
+            if project.agents.get(role).is_some_and(|a| a.spend.is_none()) {
+                return Err(RunError::Refused(format!(
+                    "max-spend-usd is set, but agent role `{role}` reports no spend: add `spend = \"/json/pointer\"` to [agents.{role}]"
+                )));
+            }
+        }
+        Ok(Self {
+            name: configured.unwrap_or_else(|| recipe.name.clone()),
+            grants: config.map(|c| c.grants.clone()).unwrap_or_default(),
+            guardrails,
+            recipe,
+            recipe_path,
+            recipe_text,
+        })
+    }
+
+    pub fn recipe_digest(&self) -> String {
+        hex::encode(Sha256::digest(self.recipe_text.as_bytes()))
+    }
+}

@@ -1,0 +1,341 @@
+//! The run database: every transition is written here before it is acted
+//! on, so a run killed at any point resumes from its last checkpoint.
+//!
+//! SQLite in WAL mode with `synchronous = FULL`: a committed write survives
+//! the process being killed and the machine losing power. Several `gyre`
+//! processes (a run, `gyre stop`, `gyre runs`) may open it at once.
+
+use crate::record::{IterationRecord, Journal, Phase, RunRecord, ShipRecord, ShipStatus, StopReason};
+use crate::RunId;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+#[error("run database {path}: {message}")]
+pub struct StoreError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS runs(
+  id TEXT PRIMARY KEY,
+  record TEXT NOT NULL,
+  loop TEXT NOT NULL,
+  finished INTEGER NOT NULL DEFAULT 0,
+  inbox INTEGER NOT NULL DEFAULT 0,
+  stop_requested INTEGER NOT NULL DEFAULT 0,
+  created_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_loop ON runs(loop, finished);
+CREATE TABLE IF NOT EXISTS iterations(
+  run TEXT NOT NULL, n INTEGER NOT NULL, record TEXT NOT NULL,
+  PRIMARY KEY(run, n)
+);
+CREATE TABLE IF NOT EXISTS ships(
+  run TEXT NOT NULL, step TEXT NOT NULL, record TEXT NOT NULL,
+  PRIMARY KEY(run, step)
+);
+CREATE TABLE IF NOT EXISTS journal(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  run TEXT NOT NULL, at_ms INTEGER NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS journal_run ON journal(run, seq);
+CREATE TABLE IF NOT EXISTS triggers(
+  loop TEXT PRIMARY KEY, cursor TEXT, last_poll_ms INTEGER, seen TEXT NOT NULL DEFAULT '[]'
+);
+";
+
+/// How many event ids per loop are remembered to drop duplicates.
+const SEEN_EVENTS: usize = 256;
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let err = |e: rusqlite::Error| StoreError {
+            path: path.into(),
+            message: e.to_string(),
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError {
+                path: path.into(),
+                message: format!("cannot create {}: {e}", dir.display()),
+            })?;
+        }
+        let conn = Connection::open(path).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        Ok(Self {
+            conn,
+            path: path.into(),
+        })
+    }
+
+    fn fail(&self, e: impl std::fmt::Display) -> StoreError {
+        StoreError {
+            path: self.path.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(&self, what: &str, text: &str) -> Result<T, StoreError> {
+        serde_json::from_str(text).map_err(|e| self.fail(format!("{what} is damaged: {e}")))
+    }
+
+    pub fn insert_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+        let record = serde_json::to_string(run).map_err(|e| self.fail(e))?;
+        self.conn
+            .execute(
+                "INSERT INTO runs(id, record, loop, created_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![run.id.as_str(), record, run.loop_name, run.created_ms as i64],
+            )
+            .map_err(|e| self.fail(e))?;
+        Ok(())
+    }
+
+    /// Writes `run` as it now stands (its phase, totals, outcome).
+    pub fn save_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+        let record = serde_json::to_string(run).map_err(|e| self.fail(e))?;
+        let finished = matches!(run.phase, Phase::Finished);
+        let inbox = finished && run.reason.is_some_and(StopReason::needs_review);
+        self.conn
+            .execute(
+                "UPDATE runs SET record = ?2, finished = ?3, inbox = CASE WHEN ?3 THEN ?4 ELSE inbox END WHERE id = ?1",
+                params![run.id.as_str(), record, finished, inbox],
+            )
+            .map_err(|e| self.fail(e))?;
+        Ok(())
+    }
+
+    pub fn run(&self, id: &RunId) -> Result<Option<RunRecord>, StoreError> {
+        let text: Option<String> = self
+            .conn
+            .query_row("SELECT record FROM runs WHERE id = ?1", [id.as_str()], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.fail(e))?;
+        text.map(|t| self.decode("run record", &t)).transpose()
+    }
+
+    /// Runs whose id starts with `prefix` (ids are long; people type a few
+    /// characters).
+    pub fn find_runs(&self, prefix: &str) -> Result<Vec<RunId>, StoreError> {
+        let pattern = format!("{}%", prefix.replace(['%', '_'], ""));
+        self.ids("SELECT id FROM runs WHERE id LIKE ?1 ORDER BY created_ms", [pattern])
+    }
+
+    fn ids<P: rusqlite::Params>(&self, sql: &str, p: P) -> Result<Vec<RunId>, StoreError> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.fail(e))?;
+        let rows = stmt
+            .query_map(p, |r| r.get::<_, String>(0))
+            .map_err(|e| self.fail(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(RunId::from_stored(row.map_err(|e| self.fail(e))?));
+        }
+        Ok(out)
+    }
+
+    /// Runs, newest first; `limit` caps the count.
+    pub fn runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+        self.records("SELECT record FROM runs ORDER BY created_ms DESC, id DESC LIMIT ?1", [limit as i64])
+    }
+
+    /// Finished runs that stopped without meeting their goal, not yet dismissed.
+    pub fn inbox(&self) -> Result<Vec<RunRecord>, StoreError> {
+        self.records("SELECT record FROM runs WHERE inbox = 1 ORDER BY created_ms DESC", [])
+    }
+
+    pub fn dismiss(&self, id: &RunId) -> Result<bool, StoreError> {
+        let n = self
+            .conn
+            .execute("UPDATE runs SET inbox = 0 WHERE id = ?1 AND inbox = 1", [id.as_str()])
+            .map_err(|e| self.fail(e))?;
+        Ok(n == 1)
+    }
+
+    /// Unfinished runs, oldest first.
+    pub fn unfinished(&self) -> Result<Vec<RunRecord>, StoreError> {
+        self.records("SELECT record FROM runs WHERE finished = 0 ORDER BY created_ms", [])
+    }
+
+    fn records<P: rusqlite::Params>(&self, sql: &str, p: P) -> Result<Vec<RunRecord>, StoreError> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.fail(e))?;
+        let rows = stmt
+            .query_map(p, |r| r.get::<_, String>(0))
+            .map_err(|e| self.fail(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(self.decode("run record", &row.map_err(|e| self.fail(e))?)?);
+        }
+        Ok(out)
+    }
+
+    pub fn request_stop(&self, id: &RunId) -> Result<bool, StoreError> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE runs SET stop_requested = 1 WHERE id = ?1 AND finished = 0",
+                [id.as_str()],
+            )
+            .map_err(|e| self.fail(e))?;
+        Ok(n == 1)
+    }
+
+    pub fn stop_requested(&self, id: &RunId) -> Result<bool, StoreError> {
+        self.conn
+            .query_row("SELECT stop_requested FROM runs WHERE id = ?1", [id.as_str()], |r| {
+                r.get::<_, bool>(0)
+            })
+            .optional()
+            .map(|v| v.unwrap_or(false))
+            .map_err(|e| self.fail(e))
+    }
+
+    pub fn save_iteration(&self, run: &RunId, it: &IterationRecord) -> Result<(), StoreError> {
+        let record = serde_json::to_string(it).map_err(|e| self.fail(e))?;
+        self.conn
+            .execute(
+                "INSERT INTO iterations(run, n, record) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(run, n) DO UPDATE SET record = excluded.record",
+                params![run.as_str(), it.n, record],
+            )
+            .map_err(|e| self.fail(e))?;
+        Ok(())
+    }
+
+    pub fn iterations(&self, run: &RunId) -> Result<Vec<IterationRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT record FROM iterations WHERE run = ?1 ORDER BY n")
+            .map_err(|e| self.fail(e))?;
+        let rows = stmt
+            .query_map([run.as_str()], |r| r.get::<_, String>(0))
+            .map_err(|e| self.fail(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(self.decode("iteration record", &row.map_err(|e| self.fail(e))?)?);
+        }
+        Ok(out)
+    }
+
+    pub fn save_ship(&self, run: &RunId, ship: &ShipRecord) -> Result<(), StoreError> {
+        let record = serde_json::to_string(ship).map_err(|e| self.fail(e))?;
+        self.conn
+            .execute(
+                "INSERT INTO ships(run, step, record) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(run, step) DO UPDATE SET record = excluded.record",
+                params![run.as_str(), ship.step, record],
+            )
+            .map_err(|e| self.fail(e))?;
+        Ok(())
+    }
+
+    pub fn ships(&self, run: &RunId) -> Result<Vec<ShipRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT record FROM ships WHERE run = ?1 ORDER BY rowid")
+            .map_err(|e| self.fail(e))?;
+        let rows = stmt
+            .query_map([run.as_str()], |r| r.get::<_, String>(0))
+            .map_err(|e| self.fail(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(self.decode("ship record", &row.map_err(|e| self.fail(e))?)?);
+        }
+        Ok(out)
+    }
+
+    pub fn ship(&self, run: &RunId, step: &str) -> Result<Option<ShipRecord>, StoreError> {
+        Ok(self
+            .ships(run)?
+            .into_iter()
+            .find(|s| s.step == step && s.status != ShipStatus::Unstarted))
+    }
+
+    pub fn journal(&self, run: &RunId, kind: &str, message: &str) -> Result<Journal, StoreError> {
+        let at_ms = crate::now_ms();
+        self.conn
+            .execute(
+                "INSERT INTO journal(run, at_ms, kind, message) VALUES (?1, ?2, ?3, ?4)",
+                params![run.as_str(), at_ms as i64, kind, message],
+            )
+            .map_err(|e| self.fail(e))?;
+        Ok(Journal {
+            seq: self.conn.last_insert_rowid(),
+            at_ms,
+            kind: kind.into(),
+            message: message.into(),
+        })
+    }
+
+    /// Journal entries of `run` after `after` (a sequence number).
+    pub fn journal_since(&self, run: &RunId, after: i64) -> Result<Vec<Journal>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, at_ms, kind, message FROM journal WHERE run = ?1 AND seq > ?2 ORDER BY seq")
+            .map_err(|e| self.fail(e))?;
+        let rows = stmt
+            .query_map(params![run.as_str(), after], |r| {
+                Ok(Journal {
+                    seq: r.get(0)?,
+                    at_ms: r.get::<_, i64>(1)? as u64,
+                    kind: r.get(2)?,
+                    message: r.get(3)?,
+                })
+            })
+            .map_err(|e| self.fail(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.fail(e))
+    }
+
+    /// A trigger's poll cursor, when it last polled, and recent event ids.
+    pub fn trigger_state(&self, loop_name: &str) -> Result<TriggerState, StoreError> {
+        let row: Option<(Option<String>, Option<i64>, String)> = self
+            .conn
+            .query_row(
+                "SELECT cursor, last_poll_ms, seen FROM triggers WHERE loop = ?1",
+                [loop_name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(|e| self.fail(e))?;
+        Ok(match row {
+            None => TriggerState::default(),
+            Some((cursor, last, seen)) => TriggerState {
+                cursor,
+                last_poll_ms: last.map(|v| v as u64),
+                seen: self.decode("trigger state", &seen)?,
+            },
+        })
+    }
+
+    pub fn save_trigger_state(&self, loop_name: &str, state: &TriggerState) -> Result<(), StoreError> {
+        let mut seen = state.seen.clone();
+        if seen.len() > SEEN_EVENTS {
+            seen.drain(..seen.len() - SEEN_EVENTS);
+        }
+        let seen = serde_json::to_string(&seen).map_err(|e| self.fail(e))?;
+        self.conn
+            .execute(
+                "INSERT INTO triggers(loop, cursor, last_poll_ms, seen) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(loop) DO UPDATE SET cursor = excluded.cursor,
+                   last_poll_ms = excluded.last_poll_ms, seen = excluded.seen",
+                params![loop_name, state.cursor, state.last_poll_ms.map(|v| v as i64), seen],
+            )
+            .map_err(|e| self.fail(e))?;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TriggerState {
+    pub cursor: Option<String>,
+    pub last_poll_ms: Option<u64>,
+    pub seen: Vec<String>,
+}
