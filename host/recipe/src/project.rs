@@ -205,10 +205,11 @@ pub enum MissedFires {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Overlap {
-    /// Drop it (logged).
+    /// Drop it (logged; a webhook gets 200 "skipped").
     #[default]
     Skip,
-    /// Run it after the live one (at most one waits).
+    /// Run it after the live one: fires wait in the daemon's bounded queue
+    /// (`daemon.queue`), and a webhook gets 429 once it is full.
     Queue,
 }
 

@@ -223,7 +223,7 @@ pub struct Goal {
 
 /// When a run stops without meeting its goal.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Guardrails {
     pub max_iterations: u32,
     /// Stop when this many iterations in a row leave the same diff or the

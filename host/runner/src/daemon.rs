@@ -54,6 +54,18 @@ pub struct Daemon {
     /// What the daemon reports that belongs to no run (missed fires,
     /// dropped ticks), for the terminal and tests.
     notice: Arc<dyn Fn(&str) + Send + Sync>,
+    /// Loops with a live run.
+    live: Mutex<HashSet<LoopName>>,
+}
+
+/// What became of a fire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Enqueued {
+    Queued,
+    /// The loop has a live run and its policy skips overlapping fires.
+    Skipped,
+    /// The queue is full.
+    Full,
 }
 
 async fn load_trigger(ctx: &Context, name: &LoopName) -> Result<Option<Trigger>, RunError> {
@@ -149,6 +161,7 @@ impl Daemon {
             triggers,
             store,
             notice,
+            live: Mutex::default(),
         })
     }
 
@@ -307,7 +320,7 @@ impl Daemon {
                         if !wait.is_zero() {
                             tokio::time::sleep(wait).await;
                         }
-                        self.enqueue(&tx, &t.name, e);
+                        let _ = self.enqueue(&tx, &t.name, e);
                     }
                 }
                 Ok(Err(e)) => self.say(&format!("loop {}: trigger poll failed: {e:?}", t.name)),
@@ -318,69 +331,76 @@ impl Daemon {
         }
     }
 
-    fn enqueue(&self, tx: &mpsc::Sender<Fire>, name: &LoopName, e: Event) -> bool {
-        let payload: Value = serde_json::from_str(&e.payload).unwrap_or(Value::String(e.payload.clone()));
+    fn overlap(&self, name: &LoopName) -> Overlap {
+        self.ctx
+            .project
+            .loops
+            .get(name)
+            .map(|l| l.schedule.overlap)
+            .unwrap_or_default()
+    }
+
+    fn is_live(&self, name: &LoopName) -> bool {
+        self.live.lock().map(|l| l.contains(name)).unwrap_or(true)
+    }
+
+    fn enqueue(&self, tx: &mpsc::Sender<Fire>, name: &LoopName, e: Event) -> Enqueued {
+        if self.overlap(name) == Overlap::Skip && self.is_live(name) {
+            self.say(&format!(
+                "loop {name}: a run is live; event {} is skipped (overlap = \"skip\")",
+                e.id
+            ));
+            return Enqueued::Skipped;
+        }
+        let payload: Value =
+            serde_json::from_str(&e.payload).unwrap_or(Value::String(e.payload.clone()));
         let fire = Fire {
             loop_name: name.clone(),
             event: json!({"id": e.id, "kind": e.kind, "payload": payload}),
         };
         match tx.try_send(fire) {
-            Ok(()) => true,
+            Ok(()) => Enqueued::Queued,
             Err(_) => {
                 self.say(&format!("loop {name}: the fire queue is full; dropped event {}", e.id));
-                false
+                Enqueued::Full
             }
         }
     }
 
+    /// Starts fires in order. A fire waits (out of the queue, so the queue
+    /// stays bounded) for its loop's live run to end and for a run slot.
     async fn dispatch(self: Arc<Self>, mut rx: mpsc::Receiver<Fire>) {
-        let runs = Arc::new(Semaphore::new(self.ctx.project.daemon.max_runs));
-        let live: Arc<Mutex<HashSet<LoopName>>> = Arc::default();
-        let waiting: Arc<Mutex<HashSet<LoopName>>> = Arc::default();
-        while let Some(fire) = rx.recv().await {
-            let overlap = self
-                .ctx
-                .project
-                .loops
-                .get(&fire.loop_name)
-                .map(|l| l.schedule.overlap)
-                .unwrap_or_default();
-            let busy = live.lock().map(|l| l.contains(&fire.loop_name)).unwrap_or(true);
-            if busy {
-                let queued = overlap == Overlap::Queue
-                    && waiting.lock().map(|mut w| w.insert(fire.loop_name.clone())).unwrap_or(false);
-                if !queued {
-                    self.say(&format!("loop {}: a run is already live; this fire is skipped (overlap = \"skip\")", fire.loop_name));
-                    continue;
+        let slots = Arc::new(Semaphore::new(self.ctx.project.daemon.max_runs));
+        'fires: while let Some(fire) = rx.recv().await {
+            while self.is_live(&fire.loop_name) {
+                if self.overlap(&fire.loop_name) == Overlap::Skip {
+                    self.say(&format!(
+                        "loop {}: a run is live; a fire is skipped (overlap = \"skip\")",
+                        fire.loop_name
+                    ));
+                    continue 'fires;
                 }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                return;
+            };
+            let Some(spec) = self.triggers.get(&fire.loop_name).map(|t| t.spec.clone()) else {
+                continue;
+            };
+            if let Ok(mut live) = self.live.lock() {
+                live.insert(fire.loop_name.clone());
             }
             let this = self.clone();
-            let runs = runs.clone();
-            let live = live.clone();
-            let waiting = waiting.clone();
             tokio::spawn(async move {
-                // Wait for this loop's live run, then for a slot overall.
-                loop {
-                    let free = live.lock().map(|mut l| l.insert(fire.loop_name.clone())).unwrap_or(false);
-                    if free {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(200)).await;
+                let ctx = this.ctx.clone();
+                if let Err(e) = run::start(&ctx, spec, fire.event).await {
+                    this.say(&format!("loop {}: the run could not start: {e}", fire.loop_name));
                 }
-                if let Ok(mut w) = waiting.lock() {
-                    w.remove(&fire.loop_name);
+                if let Ok(mut live) = this.live.lock() {
+                    live.remove(&fire.loop_name);
                 }
-                let Ok(_slot) = runs.acquire().await else { return };
-                let spec = this.triggers.get(&fire.loop_name).map(|t| t.spec.clone());
-                if let Some(spec) = spec {
-                    let ctx = this.ctx.clone();
-                    if let Err(e) = run::start(&ctx, spec, fire.event).await {
-                        this.say(&format!("loop {}: the run could not start: {e}", fire.loop_name));
-                    }
-                }
-                if let Ok(mut l) = live.lock() {
-                    l.remove(&fire.loop_name);
-                }
+                drop(slot);
             });
         }
     }
@@ -478,16 +498,21 @@ impl Daemon {
         let mut state = self.trigger_state(&t.name);
         let events = self.fresh(&mut state, events);
         self.save_trigger_state(&t.name, &state);
-        let mut accepted = 0;
+        let (mut queued, mut skipped) = (0, 0);
         for e in events {
-            if self.enqueue(tx, &t.name, e) {
-                accepted += 1;
-            } else {
-                let mut r = reply(StatusCode::TOO_MANY_REQUESTS, "the fire queue is full; retry later");
-                r.headers_mut().insert("retry-after", hyper::header::HeaderValue::from_static("5"));
-                return r;
+            match self.enqueue(tx, &t.name, e) {
+                Enqueued::Queued => queued += 1,
+                Enqueued::Skipped => skipped += 1,
+                Enqueued::Full => {
+                    let mut r = reply(StatusCode::TOO_MANY_REQUESTS, "the fire queue is full; retry later");
+                    r.headers_mut().insert("retry-after", hyper::header::HeaderValue::from_static("5"));
+                    return r;
+                }
             }
         }
-        reply(StatusCode::ACCEPTED, &format!("{accepted} event(s) queued"))
+        if queued == 0 && skipped > 0 {
+            return reply(StatusCode::OK, "skipped: a run of this loop is live (overlap = \"skip\")");
+        }
+        reply(StatusCode::ACCEPTED, &format!("{queued} event(s) queued"))
     }
 }

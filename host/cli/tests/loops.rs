@@ -1,0 +1,706 @@
+//! Loops as a user runs them: the real `gyre` binary, real git repositories
+//! in temp dirs, real `cargo test` as the checked command, real HTTP on
+//! 127.0.0.1, first-party and hostile plugin components.
+
+use gyre_tests::{Recorded, Reply, TempDir, TestServer, artifacts};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/quickstart/sample");
+const STAND_IN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/quickstart/stand-in-agent.py");
+
+/// A project with a sample crate holding two bugs, in its own git repo.
+struct Project {
+    root: TempDir,
+}
+
+/// A maker that changes nothing and reports $0.04.
+const IDLE_MAKER: &str = r#"["sh", "-c", "cat >/dev/null; echo '{\"total_cost_usd\": 0.04}'"]"#;
+
+fn sh(dir: &Path, script: &str) {
+    let out = Command::new("sh").arg("-c").arg(script).current_dir(dir).output().unwrap();
+    assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+impl Project {
+    fn new(tag: &str) -> Self {
+        let root = TempDir::new(tag);
+        let dir = root.join("project");
+        sh(root.path(), &format!("cp -r {SAMPLE} {}", dir.display()));
+        sh(
+            &dir,
+            "git init -q -b main && git add -A && git -c user.name=t -c user.email=t@localhost commit -q -m init",
+        );
+        Self { root }
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.root.join("project")
+    }
+
+    /// A file the scripts of a test share (markers, counters).
+    fn mark(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+
+    /// Writes gyre.toml: the maker binding, the `test` command, the first-
+    /// party plugins mapped, then `extra` (loops, grants, more roles).
+    fn config(&self, maker: &str, extra: &str) {
+        let wasm = |a: &str| a.to_string();
+        let text = format!(
+            r#"
+[agents.maker]
+run = {maker}
+spend = "/total_cost_usd"
+timeout = "2m"
+
+[commands.test]
+run = "cargo test --offline --color never"
+env = ["CARGO_TARGET_DIR"]
+
+[plugins]
+"gyre/tests-green" = "{}"
+"gyre/diff-guard" = "{}"
+"gyre/webhook-notify" = "{}"
+"gyre/schedule" = "{}"
+"gyre/webhook" = "{}"
+"hostile/secrets" = "{}"
+"hostile/deep-recursion" = "{}"
+"hostile/infinite-loop" = "{}"
+
+{extra}
+"#,
+            wasm(artifacts::TESTS_GREEN),
+            wasm(artifacts::DIFF_GUARD),
+            wasm(artifacts::WEBHOOK_NOTIFY),
+            wasm(artifacts::SCHEDULE),
+            wasm(artifacts::WEBHOOK),
+            wasm(artifacts::HOSTILE_SECRET_NOT_GRANTED),
+            wasm(artifacts::HOSTILE_DEEP_RECURSION),
+            wasm(artifacts::HOSTILE_INFINITE_LOOP),
+        );
+        std::fs::write(self.dir().join("gyre.toml"), text).unwrap();
+    }
+
+    fn recipe(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.root.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gyre"));
+        cmd.args(args)
+            .current_dir(self.dir())
+            // Plugins compile once for all these tests.
+            .env("GYRE_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("loops-cache"))
+            .env("GYRE_STATE_DIR", self.root.join("state"))
+            .env("CARGO_TARGET_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("sample-target"))
+            .env("MARKS", self.root.path());
+        cmd
+    }
+
+    fn gyre(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("running gyre")
+    }
+
+    fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting gyre")
+    }
+
+    /// `gyre show <newest run> --json`.
+    fn last_run(&self) -> Value {
+        let out = self.gyre(&["runs", "--json"]);
+        let runs: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+        let id = runs[0]["run"]["id"].as_str().expect("a run").to_string();
+        let out = self.gyre(&["show", &id, "--json"]);
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)))
+    }
+
+    fn wait_for(&self, what: &str, timeout: Duration, ready: impl Fn() -> bool) {
+        let start = Instant::now();
+        while !ready() {
+            assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+fn reason(show: &Value) -> &str {
+    show["run"]["reason"].as_str().unwrap_or("none")
+}
+
+fn checks(show: &Value, n: usize) -> Vec<Value> {
+    show["iterations"][n]["checks"].as_array().cloned().unwrap_or_default()
+}
+
+fn check<'a>(checks: &'a [Value], id: &str) -> &'a Value {
+    checks.iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no check {id}"))
+}
+
+/// Tests until green, then notifies: the recipe most tests use.
+fn until_green(max: u32, no_progress: u32, extra: &str) -> String {
+    format!(
+        r#"
+recipe = 1
+name = "until-green"
+
+[maker]
+role = "maker"
+prompt = "Iteration {{{{iteration}}}}. Failing last time:\n{{{{previous}}}}"
+
+[[check]]
+role = "test"
+
+[[verify]]
+id = "tests-green"
+plugin = "gyre/tests-green"
+evidence = ["test"]
+config = {{ evidence = "test", min-tests = 1 }}
+
+[[ship]]
+id = "notify"
+plugin = "gyre/webhook-notify"
+operation = "notify"
+config = {{ url-secret = "SLACK_WEBHOOK_URL" }}
+input = {{ text = "green: {{{{goal}}}}", idempotency-key = "{{{{idempotency-key}}}}" }}
+
+[guardrails]
+max-iterations = {max}
+no-progress = {no_progress}
+{extra}
+"#
+    )
+}
+
+fn notify_grants(server: &TestServer) -> String {
+    format!(
+        r#"
+[loops.until-green.grants.notify]
+http = ["{origin}"]
+secrets = {{ SLACK_WEBHOOK_URL = {{ value = "{url}" }} }}
+"#,
+        origin = server.origin(),
+        url = server.url("/hooks/T0/B0/s3cr3t-webhook-path")
+    )
+}
+
+fn receiver() -> TestServer {
+    TestServer::start(|_| Reply::json(200, r#"{"ok": true}"#))
+}
+
+fn notifications(server: &TestServer) -> Vec<Recorded> {
+    server.requests().into_iter().filter(|r| r.path.starts_with("/hooks/")).collect()
+}
+
+#[test]
+fn a_loop_iterates_until_the_goal_holds_then_ships_once() {
+    let p = Project::new("loop-goal");
+    let server = receiver();
+    let recipe = p.recipe("until-green.toml", &until_green(5, 3, ""));
+    p.config(
+        &format!(r#"["python3", "{STAND_IN}"]"#),
+        &format!("[loops.until-green]\nrecipe = \"{}\"\n{}", recipe.display(), notify_grants(&server)),
+    );
+    let out = p.gyre(&["run", "until-green", "--once"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let show = p.last_run();
+    assert_eq!(reason(&show), "goal-met");
+    // The stand-in fixes one bug per call: iteration 1 fails, 2 passes.
+    assert_eq!(show["iterations"].as_array().unwrap().len(), 2);
+    let first = checks(&show, 0);
+    assert_eq!(check(&first, "test")["passed"], false);
+    assert_eq!(check(&first, "tests-green")["passed"], false);
+    assert!(check(&first, "tests-green")["summary"].as_str().unwrap().contains("1 failed"));
+    let second = checks(&show, 1);
+    assert!(second.iter().all(|c| c["passed"] == true), "{second:?}");
+    // The maker saw the first iteration's failures in its prompt.
+    let maker_log = show["iterations"][1]["maker"]["log"].as_str().unwrap();
+    let log = std::fs::read_to_string(maker_log).unwrap();
+    assert!(log.contains(r#""read_previous_failures": true"#), "{log}");
+    // Spend as the agent reported it: 2 × $0.04.
+    assert!((show["run"]["totals"]["spend_usd"].as_f64().unwrap() - 0.08).abs() < 1e-9);
+
+    let sent = notifications(&server);
+    assert_eq!(sent.len(), 1, "shipped exactly once");
+    let key = sent[0].header("idempotency-key").unwrap();
+    assert_eq!(key, show["ships"][0]["idempotency_key"].as_str().unwrap());
+    // The work is committed on the run's branch; the worktree is cleaned up.
+    let branch = show["run"]["branch"].as_str().unwrap();
+    let log = Command::new("git").args(["-C", &p.dir().to_string_lossy(), "show", "--stat", branch]).output().unwrap();
+    assert!(String::from_utf8_lossy(&log.stdout).contains("src/lib.rs"));
+    assert!(!Path::new(show["run"]["worktree"].as_str().unwrap()).exists());
+    // The user's checkout is untouched.
+    let main = std::fs::read_to_string(p.dir().join("src/lib.rs")).unwrap();
+    assert!(main.contains("a - b"), "the run must not edit the main checkout");
+}
+
+#[test]
+fn the_iteration_cap_stops_a_loop_and_lands_it_in_the_inbox() {
+    let p = Project::new("loop-cap");
+    let server = receiver();
+    let recipe = p.recipe("until-green.toml", &until_green(2, 0, ""));
+    p.config(IDLE_MAKER, &format!("[loops.until-green]\nrecipe = \"{}\"\n{}", recipe.display(), notify_grants(&server)));
+    let out = p.gyre(&["run", "until-green", "--once"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let show = p.last_run();
+    assert_eq!(reason(&show), "max-iterations");
+    assert_eq!(show["iterations"].as_array().unwrap().len(), 2);
+    assert!(notifications(&server).is_empty(), "nothing ships when the goal does not hold");
+    // Kept for review, and in the inbox with the evidence.
+    assert_eq!(show["run"]["worktree_kept"], true);
+    let inbox = p.gyre(&["inbox"]);
+    let inbox = text(&inbox);
+    assert!(inbox.contains("max-iterations") && inbox.contains("failing tests-green"), "{inbox}");
+    let id = show["run"]["id"].as_str().unwrap();
+    assert!(p.gyre(&["inbox", "--dismiss", id]).status.success());
+    assert!(text(&p.gyre(&["inbox"])).contains("inbox empty"));
+}
+
+#[test]
+fn the_same_diff_twice_in_a_row_is_no_progress() {
+    let p = Project::new("loop-stuck");
+    let server = receiver();
+    let recipe = p.recipe("until-green.toml", &until_green(10, 2, ""));
+    p.config(IDLE_MAKER, &format!("[loops.until-green]\nrecipe = \"{}\"\n{}", recipe.display(), notify_grants(&server)));
+    let out = p.gyre(&["run", "until-green", "--once"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let show = p.last_run();
+    assert_eq!(reason(&show), "no-progress");
+    assert_eq!(show["iterations"].as_array().unwrap().len(), 2, "stopped after 2, not at the cap of 10");
+    assert!(show["run"]["detail"].as_str().unwrap().contains("same diff"));
+}
+
+#[test]
+fn spend_and_wall_time_budgets_stop_a_run() {
+    let p = Project::new("loop-budget");
+    let server = receiver();
+    let recipe = p.recipe("until-green.toml", &until_green(10, 0, "max-spend-usd = 0.10"));
+    p.config(IDLE_MAKER, &format!("[loops.until-green]\nrecipe = \"{}\"\n{}", recipe.display(), notify_grants(&server)));
+    let out = p.gyre(&["run", "until-green", "--once"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let show = p.last_run();
+    assert_eq!(reason(&show), "budget");
+    // $0.04 per iteration: the third crosses $0.10, and no fourth starts.
+    assert_eq!(show["iterations"].as_array().unwrap().len(), 3);
+    assert!(show["run"]["detail"].as_str().unwrap().contains("max-spend-usd"));
+
+    // A maker that would run for a minute is cut off at the wall budget.
+    let slow = p.recipe("slow.toml", &until_green(10, 0, "max-wall-time = \"2s\"").replace("until-green", "slow"));
+    p.config(
+        r#"["sh", "-c", "sleep 60"]"#,
+        &format!("[loops.slow]\nrecipe = \"{}\"", slow.display()),
+    );
+    let started = Instant::now();
+    let out = p.gyre(&["run", "slow", "--once"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(started.elapsed() < Duration::from_secs(30), "the maker was not cut off");
+    let show = p.last_run();
+    assert_eq!(reason(&show), "budget");
+    assert!(show["run"]["detail"].as_str().unwrap().contains("max-wall-time"));
+    assert_eq!(show["iterations"][0]["maker"]["timed_out"], true);
+}
+
+#[test]
+fn a_verifier_that_traps_or_runs_out_of_fuel_is_a_failed_check() {
+    let p = Project::new("loop-trap");
+    let server = receiver();
+    let extra_checks = r#"
+[[verify]]
+id = "recursion"
+plugin = "hostile/deep-recursion"
+
+[[verify]]
+id = "spin"
+plugin = "hostile/infinite-loop"
+"#;
+    let recipe_text = until_green(2, 0, "").replace("[[ship]]", &format!("{extra_checks}\n[[ship]]"));
+    let recipe = p.recipe("until-green.toml", &recipe_text);
+    p.config(
+        &format!(r#"["python3", "{STAND_IN}"]"#),
+        &format!(
+            "[loops.until-green]\nrecipe = \"{}\"\n{}\n[loops.until-green.grants.spin]\nbudgets = {{ fuel = 50000000 }}\n",
+            recipe.display(),
+            notify_grants(&server)
+        ),
+    );
+    let out = p.gyre(&["run", "until-green", "--once"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let show = p.last_run();
+    // The tests went green in iteration 2, but the goal never held.
+    assert_eq!(reason(&show), "max-iterations");
+    let last = checks(&show, 1);
+    assert_eq!(check(&last, "tests-green")["passed"], true);
+    let recursion = check(&last, "recursion");
+    assert_eq!(recursion["passed"], false);
+    assert!(recursion["summary"].as_str().unwrap().contains("the verifier failed"), "{recursion}");
+    let spin = check(&last, "spin");
+    assert_eq!(spin["passed"], false);
+    assert!(spin["summary"].as_str().unwrap().contains("fuel"), "{spin}");
+    assert!(notifications(&server).is_empty());
+}
+
+#[test]
+fn a_recipe_naming_a_role_the_user_did_not_bind_is_refused_before_anything_runs() {
+    let p = Project::new("loop-unbound");
+    let recipe = p.recipe(
+        "lint.toml",
+        &until_green(3, 0, "").replace("[[check]]\nrole = \"test\"", "[[check]]\nrole = \"test\"\n\n[[check]]\nrole = \"lint\""),
+    );
+    let touched = p.mark("maker-ran");
+    p.config(
+        &format!(r#"["sh", "-c", "touch {}"]"#, touched.display()),
+        &format!("[loops.until-green]\nrecipe = \"{}\"", recipe.display()),
+    );
+    let out = p.gyre(&["run", "until-green", "--once"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let message = text(&out);
+    assert!(message.contains("command role `lint`") && message.contains("[commands.lint]"), "{message}");
+    assert!(!touched.exists(), "the maker must not run");
+    assert!(!p.dir().join(".gyre/worktrees").exists(), "no worktree is created");
+    let branches = Command::new("git").args(["-C", &p.dir().to_string_lossy(), "branch"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&branches.stdout).contains("gyre/"));
+}
+
+#[test]
+fn a_recipe_with_a_mistake_is_refused_with_its_line_and_field() {
+    let p = Project::new("loop-bad-recipe");
+    p.config(IDLE_MAKER, "");
+    let bad = p.recipe("bad.toml", "recipe = 1\nname = \"bad\"\n\n[maker]\nrole = \"maker\"\nprompt = \"x\"\nmodel = \"gpt\"\n");
+    let out = p.gyre(&["run", &bad.to_string_lossy(), "--once"]);
+    assert_eq!(out.status.code(), Some(2));
+    let message = text(&out);
+    assert!(message.contains("bad.toml") && message.contains("line 7") && message.contains("model"), "{message}");
+
+    let typo = p.recipe("typo.toml", &until_green(3, 0, "").replace("{{previous}}", "{{previos}}"));
+    let out = p.gyre(&["run", &typo.to_string_lossy(), "--once"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("maker.prompt") && text(&out).contains("{{previos}}"), "{}", text(&out));
+}
+
+#[test]
+fn each_step_sees_only_its_own_grants() {
+    let p = Project::new("loop-grants");
+    const SENTINEL: &str = "ship-only-sentinel-7c1e";
+    // The same hostile plugin runs as discovery and as a ship step. It
+    // requests GRANTED_TOKEN and tries to read it and every common secret
+    // name. The user grants the token to the ship step only.
+    let recipe = p.recipe(
+        "grants.toml",
+        r#"
+recipe = 1
+name = "grants"
+
+[[discover]]
+id = "probe"
+plugin = "hostile/secrets"
+operation = "steal"
+input = { names = ["SLACK_WEBHOOK_URL"], leak_in = "result" }
+
+[maker]
+role = "maker"
+prompt = "{{findings}}"
+
+[[check]]
+role = "test"
+
+[goal]
+require = ["test"]
+
+[[ship]]
+id = "ship"
+plugin = "hostile/secrets"
+operation = "steal"
+input = { names = ["SLACK_WEBHOOK_URL"], leak_in = "result" }
+
+[guardrails]
+max-iterations = 3
+"#,
+    );
+    p.config(
+        &format!(r#"["python3", "{STAND_IN}"]"#),
+        &format!(
+            "[loops.grants]\nrecipe = \"{}\"\n[loops.grants.grants.ship]\nsecrets = {{ GRANTED_TOKEN = {{ value = \"{SENTINEL}\" }} }}\n",
+            recipe.display()
+        ),
+    );
+    let out = p.gyre(&["run", "grants", "--once"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let show = p.last_run();
+    let probe = &show["run"]["findings"]["probe"];
+    assert_eq!(probe["ok"], false, "{probe}");
+    assert_eq!(probe["granted"]["ok"], false, "discovery must not see the ship step's secret: {probe}");
+    let shipped = &show["ships"][0]["output"];
+    assert_eq!(shipped["granted"]["ok"], true, "the ship step gets its grant: {shipped}");
+    // The value itself is redacted wherever the plugin pushed it, and is
+    // nowhere in the run database, the journal or the evidence.
+    let mut files = vec![p.dir().join(".gyre/runs.db"), p.dir().join(".gyre/runs.db-wal")];
+    let walk = Command::new("find").arg(p.dir().join(".gyre")).args(["-type", "f"]).output().unwrap();
+    files.extend(String::from_utf8_lossy(&walk.stdout).lines().map(PathBuf::from));
+    for f in files {
+        if let Ok(bytes) = std::fs::read(&f) {
+            assert!(
+                !bytes.windows(SENTINEL.len()).any(|w| w == SENTINEL.as_bytes()),
+                "the secret leaked into {}",
+                f.display()
+            );
+        }
+    }
+    assert!(!text(&out).contains(SENTINEL));
+}
+
+fn run_id(p: &Project) -> Option<String> {
+    let out = p.gyre(&["runs", "--json"]);
+    let runs: Value = serde_json::from_slice(&out.stdout).ok()?;
+    runs[0]["run"]["id"].as_str().map(str::to_string)
+}
+
+#[test]
+fn a_run_killed_mid_iteration_and_mid_ship_resumes_losing_nothing_and_shipping_once() {
+    let p = Project::new("loop-crash");
+    let server = receiver();
+    let maker_marker = p.mark("maker-crashed-once");
+    let push_marker = p.mark("push-crashed-once");
+    // The maker hangs on its first call (so the runner can be killed in the
+    // middle of it), then behaves like the stand-in agent.
+    let maker = format!(
+        r#"["sh", "-c", "if [ ! -f {m} ]; then touch {m}; sleep 120; fi; exec python3 {STAND_IN}"]"#,
+        m = maker_marker.display()
+    );
+    let recipe_text = until_green(5, 0, "").replace(
+        "[guardrails]",
+        "[[ship]]\nid = \"push\"\nrole = \"push\"\n\n[guardrails]",
+    );
+    let recipe = p.recipe("until-green.toml", &recipe_text);
+    p.config(
+        &maker,
+        &format!(
+            "[commands.push]\nrun = \"if [ ! -f {m} ]; then touch {m}; sleep 120; fi; echo pushed\"\n\n[loops.until-green]\nrecipe = \"{}\"\n{}",
+            recipe.display(),
+            notify_grants(&server),
+            m = push_marker.display()
+        ),
+    );
+
+    // Crash 1: kill -9 while the maker works on iteration 1.
+    let mut child = p.spawn(&["run", "until-green", "--once"]);
+    p.wait_for("the maker to start", Duration::from_secs(60), || maker_marker.exists());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let id = run_id(&p).expect("the run was recorded before the maker started");
+    let before = p.last_run();
+    assert_eq!(before["run"]["phase"], "iterate");
+    assert_eq!(before["iterations"][0]["n"], 1);
+    let runs = text(&p.gyre(&["runs"]));
+    assert!(runs.contains("interrupted"), "{runs}");
+
+    // Resume: iteration 1 is redone from the maker on; then crash 2, kill -9
+    // during the second ship step (notify is already done).
+    let mut child = p.spawn(&["resume", &id]);
+    p.wait_for("the push step to start", Duration::from_secs(120), || push_marker.exists());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mid = p.last_run();
+    assert_eq!(mid["run"]["phase"], "ship");
+    assert_eq!(notifications(&server).len(), 1);
+
+    let out = p.gyre(&["resume", &id]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let done = p.last_run();
+    assert_eq!(reason(&done), "goal-met");
+    // Nothing lost: both iterations, every check, and the journal from the
+    // very first entry, across both crashes.
+    assert_eq!(done["iterations"].as_array().unwrap().len(), 2);
+    assert_eq!(check(&checks(&done, 0), "tests-green")["passed"], false);
+    assert_eq!(check(&checks(&done, 1), "tests-green")["passed"], true);
+    let kinds: Vec<&str> = done["journal"].as_array().unwrap().iter().filter_map(|j| j["kind"].as_str()).collect();
+    assert_eq!(kinds.first(), Some(&"started"));
+    assert_eq!(kinds.iter().filter(|k| **k == "resumed").count(), 2);
+    // Nothing shipped twice: notify once; the push re-ran because it had
+    // not finished.
+    assert_eq!(notifications(&server).len(), 1, "notify must not be re-sent");
+    let ships = done["ships"].as_array().unwrap();
+    let by_step = |s: &str| ships.iter().find(|x| x["step"] == s).unwrap().clone();
+    assert_eq!(by_step("notify")["attempts"], 1);
+    assert_eq!(by_step("push")["attempts"], 2);
+    assert_eq!(by_step("push")["status"], "done");
+}
+
+#[test]
+fn gyre_stop_ends_a_live_run_as_stopped() {
+    let p = Project::new("loop-stop");
+    let server = receiver();
+    let started = p.mark("maker-started");
+    let recipe = p.recipe("until-green.toml", &until_green(5, 0, ""));
+    p.config(
+        &format!(r#"["sh", "-c", "touch {}; sleep 120"]"#, started.display()),
+        &format!("[loops.until-green]\nrecipe = \"{}\"\n{}", recipe.display(), notify_grants(&server)),
+    );
+    let mut child = p.spawn(&["run", "until-green", "--once"]);
+    p.wait_for("the maker to start", Duration::from_secs(60), || started.exists());
+    let id = run_id(&p).unwrap();
+    let out = p.gyre(&["stop", &id]);
+    assert!(out.status.success(), "{}", text(&out));
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+    let show = p.last_run();
+    assert_eq!(reason(&show), "stopped");
+    assert!(text(&p.gyre(&["inbox"])).contains("stopped"));
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn post(port: u16, path: &str, headers: &[(&str, String)], body: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    let mut request = format!("POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    answer.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn sign(secret: &str, body: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+#[test]
+fn a_webhook_flood_gets_429_with_bounded_memory_and_the_daemon_keeps_serving() {
+    let p = Project::new("loop-flood");
+    let port = free_port();
+    let recipe = p.recipe(
+        "hook.toml",
+        &until_green(1, 0, "").replace(
+            "[maker]",
+            "[trigger]\nplugin = \"gyre/webhook\"\nconfig = { secret = \"WEBHOOK_SECRET\" }\n\n[maker]",
+        ),
+    );
+    // Every run's maker is slow, so fires pile up behind it.
+    p.config(
+        r#"["sh", "-c", "sleep 20"]"#,
+        &format!(
+            r#"
+[daemon]
+listen = "127.0.0.1:{port}"
+queue = 4
+
+[loops.until-green]
+recipe = "{}"
+schedule = {{ overlap = "queue" }}
+[loops.until-green.grants.trigger]
+secrets = {{ WEBHOOK_SECRET = {{ value = "hook-key" }} }}
+"#,
+            recipe.display()
+        ),
+    );
+    let mut daemon = p.spawn(&["daemon"]);
+    p.wait_for("the daemon to listen", Duration::from_secs(60), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+
+    // Unsigned: 401, nothing queued.
+    assert_eq!(post(port, "/hooks/until-green", &[("x-github-event", "push".into())], "{}"), Some(401));
+    let baseline = rss_kib(daemon.id());
+
+    let sent = std::sync::atomic::AtomicUsize::new(0);
+    let statuses = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..16 {
+            s.spawn(|| {
+                loop {
+                    let n = sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if n >= 600 {
+                        break;
+                    }
+                    let body = format!(r#"{{"n": {n}, "pad": "{}"}}"#, "x".repeat(4096));
+                    let headers = [
+                        ("x-github-event", "push".to_string()),
+                        ("x-github-delivery", format!("delivery-{n}")),
+                        ("x-hub-signature-256", sign("hook-key", &body)),
+                    ];
+                    let status = post(port, "/hooks/until-green", &headers, &body);
+                    statuses.lock().unwrap().push(status);
+                }
+            });
+        }
+    });
+    let statuses = statuses.into_inner().unwrap();
+    let count = |code: u16| statuses.iter().filter(|s| **s == Some(code)).count();
+    let accepted = count(202);
+    let refused = count(429);
+    assert_eq!(accepted + refused, 600, "every delivery is answered: {statuses:?}");
+    // One run starts, one fire waits for it, `queue` fires wait in the
+    // queue; every other delivery is refused.
+    assert!(accepted <= 1 + 1 + 4, "accepted {accepted}: the queue must be bounded");
+    assert!(refused >= 590, "refused {refused}");
+    let grown = rss_kib(daemon.id()).saturating_sub(baseline);
+    assert!(grown < 40 * 1024, "the daemon grew by {grown} KiB under the flood");
+
+    // Still serving: a fresh, valid delivery is answered (429: still full).
+    let body = "{}";
+    let headers = [
+        ("x-github-event", "push".to_string()),
+        ("x-github-delivery", "after".to_string()),
+        ("x-hub-signature-256", sign("hook-key", body)),
+    ];
+    assert!(matches!(post(port, "/hooks/until-green", &headers, body), Some(202 | 429)));
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+}
+
+#[test]
+fn the_daemon_fires_an_interval_trigger_and_runs_the_loop() {
+    let p = Project::new("loop-daemon");
+    let server = receiver();
+    let recipe = p.recipe(
+        "until-green.toml",
+        &until_green(3, 0, "").replace(
+            "[maker]",
+            "[trigger]\nplugin = \"gyre/schedule\"\nconfig = { every = \"1s\", fire-on-first-poll = true }\n\n[maker]",
+        ),
+    );
+    p.config(
+        &format!(r#"["python3", "{STAND_IN}"]"#),
+        &format!("[loops.until-green]\nrecipe = \"{}\"\n{}", recipe.display(), notify_grants(&server)),
+    );
+    let mut daemon = p.spawn(&["daemon"]);
+    p.wait_for("a run to meet its goal", Duration::from_secs(120), || {
+        run_id(&p).is_some() && p.last_run()["run"]["reason"] == "goal-met"
+    });
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    let show = p.last_run();
+    assert_eq!(show["run"]["event"]["kind"], "tick");
+    assert!(!notifications(&server).is_empty());
+}
