@@ -66,6 +66,7 @@ env = ["CARGO_TARGET_DIR"]
 "gyre/webhook-notify" = "{}"
 "gyre/schedule" = "{}"
 "gyre/webhook" = "{}"
+"gyre/http-json" = "{}"
 "hostile/secrets" = "{}"
 "hostile/deep-recursion" = "{}"
 "hostile/infinite-loop" = "{}"
@@ -77,6 +78,7 @@ env = ["CARGO_TARGET_DIR"]
             wasm(artifacts::WEBHOOK_NOTIFY),
             wasm(artifacts::SCHEDULE),
             wasm(artifacts::WEBHOOK),
+            wasm(artifacts::HTTP_JSON),
             wasm(artifacts::HOSTILE_SECRET_NOT_GRANTED),
             wasm(artifacts::HOSTILE_DEEP_RECURSION),
             wasm(artifacts::HOSTILE_INFINITE_LOOP),
@@ -703,4 +705,135 @@ fn the_daemon_fires_an_interval_trigger_and_runs_the_loop() {
     let show = p.last_run();
     assert_eq!(show["run"]["event"]["kind"], "tick");
     assert!(!notifications(&server).is_empty());
+}
+
+/// Starts the daemon with its stdout collected line by line.
+fn daemon_with_output(p: &Project) -> (Child, std::sync::Arc<std::sync::Mutex<String>>) {
+    use std::io::BufRead;
+    let mut child = p.command(&["daemon"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let out = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let stdout = child.stdout.take().unwrap();
+    let sink = out.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let mut s = sink.lock().unwrap();
+            s.push_str(&line);
+            s.push('\n');
+        }
+    });
+    (child, out)
+}
+
+fn run_count(p: &Project) -> usize {
+    let out = p.gyre(&["runs", "--json"]);
+    serde_json::from_slice::<Value>(&out.stdout).ok().and_then(|v| v.as_array().map(Vec::len)).unwrap_or(0)
+}
+
+#[test]
+fn fires_missed_while_the_daemon_was_down_follow_the_loop_policy() {
+    let p = Project::new("loop-missed");
+    let server = receiver();
+    let recipe = p.recipe(
+        "until-green.toml",
+        &until_green(3, 0, "").replace(
+            "[maker]",
+            "[trigger]\nplugin = \"gyre/schedule\"\nconfig = { every = \"2s\" }\n\n[maker]",
+        ),
+    );
+    let configure = |policy: &str| {
+        p.config(
+            &format!(r#"["python3", "{STAND_IN}"]"#),
+            &format!(
+                "[loops.until-green]\nrecipe = \"{}\"\nschedule = {{ missed = \"{policy}\" }}\n{}",
+                recipe.display(),
+                notify_grants(&server)
+            ),
+        )
+    };
+    configure("skip");
+    // First start: the first poll records a cursor and owes nothing.
+    let (mut daemon, out) = daemon_with_output(&p);
+    p.wait_for("the daemon to be ready", Duration::from_secs(60), || out.lock().unwrap().contains("daemon ready"));
+    std::thread::sleep(Duration::from_millis(500));
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    assert_eq!(run_count(&p), 0);
+
+    // Down for longer than two periods: ticks came due.
+    std::thread::sleep(Duration::from_secs(5));
+    let (mut daemon, out) = daemon_with_output(&p);
+    p.wait_for("the missed fires to be reported", Duration::from_secs(60), || out.lock().unwrap().contains("skipped"));
+    let text = out.lock().unwrap().clone();
+    assert!(text.contains("came due while the daemon was down"), "{text}");
+    assert_eq!(run_count(&p), 0, "missed = \"skip\" starts nothing for them");
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+
+    configure("run-once");
+    std::thread::sleep(Duration::from_secs(5));
+    let (mut daemon, out) = daemon_with_output(&p);
+    p.wait_for("one run for the missed fires", Duration::from_secs(60), || run_count(&p) >= 1);
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    let text = out.lock().unwrap().clone();
+    assert!(text.contains("running once now"), "{text}");
+    let show = p.last_run();
+    // The schedule coalesced the missed ticks into one event.
+    assert_eq!(show["run"]["event"]["kind"], "tick");
+    assert!(show["run"]["event"]["payload"]["missed"].as_u64().unwrap() >= 1, "{}", show["run"]["event"]);
+}
+
+const BABYSITTER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../recipes/pr-babysitter.toml");
+
+#[test]
+fn the_pr_babysitter_recipe_finds_labelled_prs_and_does_nothing_without_them() {
+    let p = Project::new("loop-babysitter");
+    let prs = std::sync::Arc::new(std::sync::Mutex::new("[]".to_string()));
+    let answer = prs.clone();
+    // A loopback stand-in for GitHub's issues API and a Slack webhook.
+    let server = TestServer::start(move |r| {
+        if r.path.starts_with("/repos/") {
+            Reply::json(200, &answer.lock().unwrap())
+        } else {
+            Reply::json(200, r#"{"ok": true}"#)
+        }
+    });
+    p.config(
+        &format!(r#"["python3", "{STAND_IN}"]"#),
+        &format!(
+            r#"
+[commands.push]
+run = "true"
+
+[loops.babysit]
+recipe = "{BABYSITTER}"
+[loops.babysit.config.prs]
+base-url = "{origin}/repos/me/calc"
+[loops.babysit.grants.prs]
+http = ["{origin}"]
+secrets = {{ GITHUB_TOKEN = {{ value = "read-token" }} }}
+[loops.babysit.grants.comment]
+http = ["{origin}"]
+secrets = {{ SLACK_WEBHOOK_URL = {{ value = "{origin}/hooks/babysit" }} }}
+"#,
+            origin = server.origin()
+        ),
+    );
+    let out = p.gyre(&["run", "babysit", "--once"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let show = p.last_run();
+    assert_eq!(reason(&show), "no-work");
+    assert!(show["iterations"].as_array().unwrap().is_empty(), "no maker without work");
+    let asked = server.requests();
+    assert!(asked[0].path.contains("labels=gyre-babysit"), "{:?}", asked[0].path);
+    assert_eq!(asked[0].header("authorization"), Some("Bearer read-token"));
+
+    *prs.lock().unwrap() = r#"[{"number": 7, "title": "Fix add", "labels": [{"name": "gyre-babysit"}]}]"#.into();
+    let out = p.gyre(&["run", "babysit", "--once"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let show = p.last_run();
+    assert_eq!(reason(&show), "goal-met");
+    assert_eq!(show["run"]["findings"]["prs"][0]["number"], 7);
+    let comments: Vec<_> = server.requests().into_iter().filter(|r| r.path == "/hooks/babysit").collect();
+    assert_eq!(comments.len(), 1);
 }

@@ -938,3 +938,84 @@ fn summarize(v: &Value) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(id: &str, passed: bool, findings: &[&str]) -> CheckRecord {
+        CheckRecord {
+            id: id.into(),
+            kind: CheckKind::Verifier,
+            passed,
+            required: true,
+            summary: format!("{id} summary"),
+            findings: findings
+                .iter()
+                .map(|m| Finding {
+                    severity: "error".into(),
+                    message: m.to_string(),
+                    file: None,
+                    line: None,
+                })
+                .collect(),
+            score: None,
+            evidence: None,
+            fuel: 0,
+            duration_ms: 0,
+            denials: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn idempotency_keys_are_stable_per_run_and_step_and_differ_otherwise() {
+        let run = RunId::from_stored("0123".into());
+        let other = RunId::from_stored("0124".into());
+        let step: StepId = "notify".parse().unwrap();
+        let push: StepId = "push".parse().unwrap();
+        assert_eq!(idempotency_key(&run, &step), idempotency_key(&run, &step));
+        assert_ne!(idempotency_key(&run, &step), idempotency_key(&other, &step));
+        assert_ne!(idempotency_key(&run, &step), idempotency_key(&run, &push));
+        assert!(idempotency_key(&run, &step).starts_with("gyre-"));
+    }
+
+    #[test]
+    fn the_failing_digest_ignores_order_and_passing_checks_but_not_findings() {
+        let a = [check("t", false, &["x", "y"]), check("d", true, &[])];
+        let b = [check("d", true, &["other"]), check("t", false, &["y", "x"])];
+        assert_eq!(failing_digest(&a), failing_digest(&b));
+        let c = [check("t", false, &["x", "z"])];
+        assert_ne!(failing_digest(&a), failing_digest(&c));
+    }
+
+    #[test]
+    fn spend_is_read_from_the_whole_output_or_its_last_json_line() {
+        assert_eq!(reported_spend(br#"{"total_cost_usd": 0.25}"#, "/total_cost_usd"), Some(0.25));
+        let lines = b"working...\n{\"usage\": {\"usd\": 1.5}}\n\n";
+        assert_eq!(reported_spend(lines, "/usage/usd"), Some(1.5));
+        assert_eq!(reported_spend(b"no json here", "/total_cost_usd"), None);
+        assert_eq!(reported_spend(br#"{"total_cost_usd": -3}"#, "/total_cost_usd"), None);
+        assert_eq!(reported_spend(br#"{"total_cost_usd": "free"}"#, "/total_cost_usd"), None);
+    }
+
+    #[test]
+    fn the_maker_reads_what_failed_with_findings_and_where_the_log_is() {
+        let mut failed = check("tests-green", false, &["test adds failed"]);
+        failed.evidence = Some("/tmp/test.log".into());
+        let it = IterationRecord {
+            n: 1,
+            started_ms: 0,
+            maker: None,
+            checks: Some(vec![failed, check("diff-guard", true, &[])]),
+            diff_digest: None,
+            diff_lines: None,
+            failing_digest: None,
+            goal_met: Some(false),
+            finished_ms: Some(1),
+        };
+        let text = previous_text(&it);
+        assert!(text.contains("tests-green failed") && text.contains("test adds failed"), "{text}");
+        assert!(text.contains("/tmp/test.log"));
+        assert!(!text.contains("diff-guard"));
+    }
+}

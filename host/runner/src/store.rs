@@ -339,3 +339,70 @@ pub struct TriggerState {
     pub last_poll_ms: Option<u64>,
     pub seen: Vec<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Totals;
+
+    fn run(id: &str) -> RunRecord {
+        RunRecord {
+            id: RunId::from_stored(id.into()),
+            loop_name: "l".into(),
+            recipe_path: "r.toml".into(),
+            recipe_text: String::new(),
+            recipe_digest: String::new(),
+            project: ".".into(),
+            repo: ".".into(),
+            base: "abc".into(),
+            branch: "b".into(),
+            worktree: "w".into(),
+            event: serde_json::json!({}),
+            findings: serde_json::json!({}),
+            phase: Phase::Iterate,
+            reason: None,
+            detail: None,
+            totals: Totals::default(),
+            created_ms: 1,
+            updated_ms: 1,
+            finished_ms: None,
+            commit: None,
+            worktree_kept: false,
+            child_pgid: None,
+        }
+    }
+
+    #[test]
+    fn runs_move_from_unfinished_to_the_inbox_when_they_stop_short() {
+        let dir = std::env::temp_dir().join(format!("gyre-store-{}", std::process::id()));
+        let store = Store::open(&dir.join("runs.db")).unwrap();
+        let mut a = run("a1");
+        let mut b = run("b2");
+        store.insert_run(&a).unwrap();
+        store.insert_run(&b).unwrap();
+        assert_eq!(store.unfinished().unwrap().len(), 2);
+
+        assert!(store.request_stop(&a.id).unwrap());
+        assert!(store.stop_requested(&a.id).unwrap());
+        a.phase = Phase::Finished;
+        a.reason = Some(StopReason::Stopped);
+        store.save_run(&a).unwrap();
+        b.phase = Phase::Finished;
+        b.reason = Some(StopReason::GoalMet);
+        store.save_run(&b).unwrap();
+
+        assert!(store.unfinished().unwrap().is_empty());
+        let inbox = store.inbox().unwrap();
+        assert_eq!(inbox.len(), 1, "only the run that stopped short");
+        assert_eq!(inbox[0].id.as_str(), "a1");
+        assert!(!store.request_stop(&a.id).unwrap(), "a finished run cannot be stopped");
+        assert!(store.dismiss(&a.id).unwrap());
+        assert!(store.inbox().unwrap().is_empty());
+        assert_eq!(store.find_runs("a").unwrap().len(), 1);
+        assert_eq!(store.find_runs("%").unwrap().len(), 2, "LIKE wildcards in a prefix are dropped, not matched");
+        // Another connection (another gyre process) sees the same state.
+        let other = Store::open(&dir.join("runs.db")).unwrap();
+        assert_eq!(other.run(&b.id).unwrap().unwrap().reason, Some(StopReason::GoalMet));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
