@@ -8,8 +8,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/quickstart/sample");
-const STAND_IN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/quickstart/stand-in-agent.py");
+const SAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../examples/quickstart/sample"
+);
+const STAND_IN: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../examples/quickstart/stand-in-agent.py"
+);
 
 /// A project with a sample crate holding two bugs, in its own git repo.
 struct Project {
@@ -20,8 +26,17 @@ struct Project {
 const IDLE_MAKER: &str = r#"["sh", "-c", "cat >/dev/null; echo '{\"total_cost_usd\": 0.04}'"]"#;
 
 fn sh(dir: &Path, script: &str) {
-    let out = Command::new("sh").arg("-c").arg(script).current_dir(dir).output().unwrap();
-    assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 impl Project {
@@ -97,9 +112,15 @@ env = ["CARGO_TARGET_DIR"]
         cmd.args(args)
             .current_dir(self.dir())
             // Plugins compile once for all these tests.
-            .env("GYRE_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("loops-cache"))
+            .env(
+                "GYRE_CACHE_DIR",
+                Path::new(env!("CARGO_TARGET_TMPDIR")).join("loops-cache"),
+            )
             .env("GYRE_STATE_DIR", self.root.join("state"))
-            .env("CARGO_TARGET_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("sample-target"))
+            .env(
+                "CARGO_TARGET_DIR",
+                Path::new(env!("CARGO_TARGET_TMPDIR")).join("sample-target"),
+            )
             .env("MARKS", self.root.path());
         cmd
     }
@@ -119,7 +140,8 @@ env = ["CARGO_TARGET_DIR"]
     /// `gyre show <newest run> --json`.
     fn last_run(&self) -> Value {
         let out = self.gyre(&["runs", "--json"]);
-        let runs: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+        let runs: Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
         let id = runs[0]["run"]["id"].as_str().expect("a run").to_string();
         let out = self.gyre(&["show", &id, "--json"]);
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)))
@@ -135,7 +157,11 @@ env = ["CARGO_TARGET_DIR"]
 }
 
 fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 fn reason(show: &Value) -> &str {
@@ -143,11 +169,17 @@ fn reason(show: &Value) -> &str {
 }
 
 fn checks(show: &Value, n: usize) -> Vec<Value> {
-    show["iterations"][n]["checks"].as_array().cloned().unwrap_or_default()
+    show["iterations"][n]["checks"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn check<'a>(checks: &'a [Value], id: &str) -> &'a Value {
-    checks.iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no check {id}"))
+    checks
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id}"))
 }
 
 /// Tests until green, then notifies: the recipe most tests use.
@@ -202,7 +234,11 @@ fn receiver() -> TestServer {
 }
 
 fn notifications(server: &TestServer) -> Vec<Recorded> {
-    server.requests().into_iter().filter(|r| r.path.starts_with("/hooks/")).collect()
+    server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/hooks/"))
+        .collect()
 }
 
 #[test]
@@ -212,7 +248,11 @@ fn a_loop_iterates_until_the_goal_holds_then_ships_once() {
     let recipe = p.recipe("until-green.toml", &until_green(5, 3, ""));
     p.config(
         &format!(r#"["python3", "{STAND_IN}"]"#),
-        &format!("[loops.until-green]\nrecipe = \"{}\"\n{}", recipe.display(), notify_grants(&server)),
+        &format!(
+            "[loops.until-green]\nrecipe = \"{}\"\n{}",
+            recipe.display(),
+            notify_grants(&server)
+        ),
     );
     let out = p.gyre(&["run", "until-green", "--once"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -224,7 +264,12 @@ fn a_loop_iterates_until_the_goal_holds_then_ships_once() {
     let first = checks(&show, 0);
     assert_eq!(check(&first, "test")["passed"], false);
     assert_eq!(check(&first, "tests-green")["passed"], false);
-    assert!(check(&first, "tests-green")["summary"].as_str().unwrap().contains("1 failed"));
+    assert!(
+        check(&first, "tests-green")["summary"]
+            .as_str()
+            .unwrap()
+            .contains("1 failed")
+    );
     let second = checks(&show, 1);
     assert!(second.iter().all(|c| c["passed"] == true), "{second:?}");
     // The maker saw the first iteration's failures in its prompt.
@@ -240,12 +285,18 @@ fn a_loop_iterates_until_the_goal_holds_then_ships_once() {
     assert_eq!(key, show["ships"][0]["idempotency_key"].as_str().unwrap());
     // The work is committed on the run's branch; the worktree is cleaned up.
     let branch = show["run"]["branch"].as_str().unwrap();
-    let log = Command::new("git").args(["-C", &p.dir().to_string_lossy(), "show", "--stat", branch]).output().unwrap();
+    let log = Command::new("git")
+        .args(["-C", &p.dir().to_string_lossy(), "show", "--stat", branch])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&log.stdout).contains("src/lib.rs"));
     assert!(!Path::new(show["run"]["worktree"].as_str().unwrap()).exists());
     // The user's checkout is untouched.
     let main = std::fs::read_to_string(p.dir().join("src/lib.rs")).unwrap();
-    assert!(main.contains("a - b"), "the run must not edit the main checkout");
+    assert!(
+        main.contains("a - b"),
+        "the run must not edit the main checkout"
+    );
 }
 
 #[test]
@@ -253,18 +304,31 @@ fn the_iteration_cap_stops_a_loop_and_lands_it_in_the_inbox() {
     let p = Project::new("loop-cap");
     let server = receiver();
     let recipe = p.recipe("until-green.toml", &until_green(2, 0, ""));
-    p.config(IDLE_MAKER, &format!("[loops.until-green]\nrecipe = \"{}\"\n{}", recipe.display(), notify_grants(&server)));
+    p.config(
+        IDLE_MAKER,
+        &format!(
+            "[loops.until-green]\nrecipe = \"{}\"\n{}",
+            recipe.display(),
+            notify_grants(&server)
+        ),
+    );
     let out = p.gyre(&["run", "until-green", "--once"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let show = p.last_run();
     assert_eq!(reason(&show), "max-iterations");
     assert_eq!(show["iterations"].as_array().unwrap().len(), 2);
-    assert!(notifications(&server).is_empty(), "nothing ships when the goal does not hold");
+    assert!(
+        notifications(&server).is_empty(),
+        "nothing ships when the goal does not hold"
+    );
     // Kept for review, and in the inbox with the evidence.
     assert_eq!(show["run"]["worktree_kept"], true);
     let inbox = p.gyre(&["inbox"]);
     let inbox = text(&inbox);
-    assert!(inbox.contains("max-iterations") && inbox.contains("failing tests-green"), "{inbox}");
+    assert!(
+        inbox.contains("max-iterations") && inbox.contains("failing tests-green"),
+        "{inbox}"
+    );
     let id = show["run"]["id"].as_str().unwrap();
     assert!(p.gyre(&["inbox", "--dismiss", id]).status.success());
     assert!(text(&p.gyre(&["inbox"])).contains("inbox empty"));
@@ -275,31 +339,65 @@ fn the_same_diff_twice_in_a_row_is_no_progress() {
     let p = Project::new("loop-stuck");
     let server = receiver();
     let recipe = p.recipe("until-green.toml", &until_green(10, 2, ""));
-    p.config(IDLE_MAKER, &format!("[loops.until-green]\nrecipe = \"{}\"\n{}", recipe.display(), notify_grants(&server)));
+    p.config(
+        IDLE_MAKER,
+        &format!(
+            "[loops.until-green]\nrecipe = \"{}\"\n{}",
+            recipe.display(),
+            notify_grants(&server)
+        ),
+    );
     let out = p.gyre(&["run", "until-green", "--once"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let show = p.last_run();
     assert_eq!(reason(&show), "no-progress");
-    assert_eq!(show["iterations"].as_array().unwrap().len(), 2, "stopped after 2, not at the cap of 10");
-    assert!(show["run"]["detail"].as_str().unwrap().contains("same diff"));
+    assert_eq!(
+        show["iterations"].as_array().unwrap().len(),
+        2,
+        "stopped after 2, not at the cap of 10"
+    );
+    assert!(
+        show["run"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("same diff")
+    );
 }
 
 #[test]
 fn spend_and_wall_time_budgets_stop_a_run() {
     let p = Project::new("loop-budget");
     let server = receiver();
-    let recipe = p.recipe("until-green.toml", &until_green(10, 0, "max-spend-usd = 0.10"));
-    p.config(IDLE_MAKER, &format!("[loops.until-green]\nrecipe = \"{}\"\n{}", recipe.display(), notify_grants(&server)));
+    let recipe = p.recipe(
+        "until-green.toml",
+        &until_green(10, 0, "max-spend-usd = 0.10"),
+    );
+    p.config(
+        IDLE_MAKER,
+        &format!(
+            "[loops.until-green]\nrecipe = \"{}\"\n{}",
+            recipe.display(),
+            notify_grants(&server)
+        ),
+    );
     let out = p.gyre(&["run", "until-green", "--once"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let show = p.last_run();
     assert_eq!(reason(&show), "budget");
     // $0.04 per iteration: the third crosses $0.10, and no fourth starts.
     assert_eq!(show["iterations"].as_array().unwrap().len(), 3);
-    assert!(show["run"]["detail"].as_str().unwrap().contains("max-spend-usd"));
+    assert!(
+        show["run"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("max-spend-usd")
+    );
 
     // A maker that would run for a minute is cut off at the wall budget.
-    let slow = p.recipe("slow.toml", &until_green(10, 0, "max-wall-time = \"2s\"").replace("until-green", "slow"));
+    let slow = p.recipe(
+        "slow.toml",
+        &until_green(10, 0, "max-wall-time = \"2s\"").replace("until-green", "slow"),
+    );
     p.config(
         r#"["sh", "-c", "sleep 60"]"#,
         &format!("[loops.slow]\nrecipe = \"{}\"", slow.display()),
@@ -307,10 +405,18 @@ fn spend_and_wall_time_budgets_stop_a_run() {
     let started = Instant::now();
     let out = p.gyre(&["run", "slow", "--once"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(started.elapsed() < Duration::from_secs(30), "the maker was not cut off");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the maker was not cut off"
+    );
     let show = p.last_run();
     assert_eq!(reason(&show), "budget");
-    assert!(show["run"]["detail"].as_str().unwrap().contains("max-wall-time"));
+    assert!(
+        show["run"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("max-wall-time")
+    );
     assert_eq!(show["iterations"][0]["maker"]["timed_out"], true);
 }
 
@@ -327,7 +433,8 @@ plugin = "hostile/deep-recursion"
 id = "spin"
 plugin = "hostile/infinite-loop"
 "#;
-    let recipe_text = until_green(2, 0, "").replace("[[ship]]", &format!("{extra_checks}\n[[ship]]"));
+    let recipe_text =
+        until_green(2, 0, "").replace("[[ship]]", &format!("{extra_checks}\n[[ship]]"));
     let recipe = p.recipe("until-green.toml", &recipe_text);
     p.config(
         &format!(r#"["python3", "{STAND_IN}"]"#),
@@ -346,7 +453,13 @@ plugin = "hostile/infinite-loop"
     assert_eq!(check(&last, "tests-green")["passed"], true);
     let recursion = check(&last, "recursion");
     assert_eq!(recursion["passed"], false);
-    assert!(recursion["summary"].as_str().unwrap().contains("the verifier failed"), "{recursion}");
+    assert!(
+        recursion["summary"]
+            .as_str()
+            .unwrap()
+            .contains("the verifier failed"),
+        "{recursion}"
+    );
     let spin = check(&last, "spin");
     assert_eq!(spin["passed"], false);
     assert!(spin["summary"].as_str().unwrap().contains("fuel"), "{spin}");
@@ -358,7 +471,10 @@ fn a_recipe_naming_a_role_the_user_did_not_bind_is_refused_before_anything_runs(
     let p = Project::new("loop-unbound");
     let recipe = p.recipe(
         "lint.toml",
-        &until_green(3, 0, "").replace("[[check]]\nrole = \"test\"", "[[check]]\nrole = \"test\"\n\n[[check]]\nrole = \"lint\""),
+        &until_green(3, 0, "").replace(
+            "[[check]]\nrole = \"test\"",
+            "[[check]]\nrole = \"test\"\n\n[[check]]\nrole = \"lint\"",
+        ),
     );
     let touched = p.mark("maker-ran");
     p.config(
@@ -368,10 +484,19 @@ fn a_recipe_naming_a_role_the_user_did_not_bind_is_refused_before_anything_runs(
     let out = p.gyre(&["run", "until-green", "--once"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let message = text(&out);
-    assert!(message.contains("command role `lint`") && message.contains("[commands.lint]"), "{message}");
+    assert!(
+        message.contains("command role `lint`") && message.contains("[commands.lint]"),
+        "{message}"
+    );
     assert!(!touched.exists(), "the maker must not run");
-    assert!(!p.dir().join(".gyre/worktrees").exists(), "no worktree is created");
-    let branches = Command::new("git").args(["-C", &p.dir().to_string_lossy(), "branch"]).output().unwrap();
+    assert!(
+        !p.dir().join(".gyre/worktrees").exists(),
+        "no worktree is created"
+    );
+    let branches = Command::new("git")
+        .args(["-C", &p.dir().to_string_lossy(), "branch"])
+        .output()
+        .unwrap();
     assert!(!String::from_utf8_lossy(&branches.stdout).contains("gyre/"));
 }
 
@@ -383,12 +508,22 @@ fn a_recipe_with_a_mistake_is_refused_with_its_line_and_field() {
     let out = p.gyre(&["run", &bad.to_string_lossy(), "--once"]);
     assert_eq!(out.status.code(), Some(2));
     let message = text(&out);
-    assert!(message.contains("bad.toml") && message.contains("line 7") && message.contains("model"), "{message}");
+    assert!(
+        message.contains("bad.toml") && message.contains("line 7") && message.contains("model"),
+        "{message}"
+    );
 
-    let typo = p.recipe("typo.toml", &until_green(3, 0, "").replace("{{previous}}", "{{previos}}"));
+    let typo = p.recipe(
+        "typo.toml",
+        &until_green(3, 0, "").replace("{{previous}}", "{{previos}}"),
+    );
     let out = p.gyre(&["run", &typo.to_string_lossy(), "--once"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).contains("maker.prompt") && text(&out).contains("{{previos}}"), "{}", text(&out));
+    assert!(
+        text(&out).contains("maker.prompt") && text(&out).contains("{{previos}}"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -442,18 +577,37 @@ max-iterations = 3
     let show = p.last_run();
     let probe = &show["run"]["findings"]["probe"];
     assert_eq!(probe["ok"], false, "{probe}");
-    assert_eq!(probe["granted"]["ok"], false, "discovery must not see the ship step's secret: {probe}");
+    assert_eq!(
+        probe["granted"]["ok"], false,
+        "discovery must not see the ship step's secret: {probe}"
+    );
     let shipped = &show["ships"][0]["output"];
-    assert_eq!(shipped["granted"]["ok"], true, "the ship step gets its grant: {shipped}");
+    assert_eq!(
+        shipped["granted"]["ok"], true,
+        "the ship step gets its grant: {shipped}"
+    );
     // The value itself is redacted wherever the plugin pushed it, and is
     // nowhere in the run database, the journal or the evidence.
-    let mut files = vec![p.dir().join(".gyre/runs.db"), p.dir().join(".gyre/runs.db-wal")];
-    let walk = Command::new("find").arg(p.dir().join(".gyre")).args(["-type", "f"]).output().unwrap();
-    files.extend(String::from_utf8_lossy(&walk.stdout).lines().map(PathBuf::from));
+    let mut files = vec![
+        p.dir().join(".gyre/runs.db"),
+        p.dir().join(".gyre/runs.db-wal"),
+    ];
+    let walk = Command::new("find")
+        .arg(p.dir().join(".gyre"))
+        .args(["-type", "f"])
+        .output()
+        .unwrap();
+    files.extend(
+        String::from_utf8_lossy(&walk.stdout)
+            .lines()
+            .map(PathBuf::from),
+    );
     for f in files {
         if let Ok(bytes) = std::fs::read(&f) {
             assert!(
-                !bytes.windows(SENTINEL.len()).any(|w| w == SENTINEL.as_bytes()),
+                !bytes
+                    .windows(SENTINEL.len())
+                    .any(|w| w == SENTINEL.as_bytes()),
                 "the secret leaked into {}",
                 f.display()
             );
@@ -497,7 +651,9 @@ fn a_run_killed_mid_iteration_and_mid_ship_resumes_losing_nothing_and_shipping_o
 
     // Crash 1: kill -9 while the maker works on iteration 1.
     let mut child = p.spawn(&["run", "until-green", "--once"]);
-    p.wait_for("the maker to start", Duration::from_secs(60), || maker_marker.exists());
+    p.wait_for("the maker to start", Duration::from_secs(60), || {
+        maker_marker.exists()
+    });
     child.kill().unwrap();
     child.wait().unwrap();
     let id = run_id(&p).expect("the run was recorded before the maker started");
@@ -510,7 +666,9 @@ fn a_run_killed_mid_iteration_and_mid_ship_resumes_losing_nothing_and_shipping_o
     // Resume: iteration 1 is redone from the maker on; then crash 2, kill -9
     // during the second ship step (notify is already done).
     let mut child = p.spawn(&["resume", &id]);
-    p.wait_for("the push step to start", Duration::from_secs(120), || push_marker.exists());
+    p.wait_for("the push step to start", Duration::from_secs(120), || {
+        push_marker.exists()
+    });
     child.kill().unwrap();
     child.wait().unwrap();
     let mid = p.last_run();
@@ -526,12 +684,21 @@ fn a_run_killed_mid_iteration_and_mid_ship_resumes_losing_nothing_and_shipping_o
     assert_eq!(done["iterations"].as_array().unwrap().len(), 2);
     assert_eq!(check(&checks(&done, 0), "tests-green")["passed"], false);
     assert_eq!(check(&checks(&done, 1), "tests-green")["passed"], true);
-    let kinds: Vec<&str> = done["journal"].as_array().unwrap().iter().filter_map(|j| j["kind"].as_str()).collect();
+    let kinds: Vec<&str> = done["journal"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|j| j["kind"].as_str())
+        .collect();
     assert_eq!(kinds.first(), Some(&"started"));
     assert_eq!(kinds.iter().filter(|k| **k == "resumed").count(), 2);
     // Nothing shipped twice: notify once; the push re-ran because it had
     // not finished.
-    assert_eq!(notifications(&server).len(), 1, "notify must not be re-sent");
+    assert_eq!(
+        notifications(&server).len(),
+        1,
+        "notify must not be re-sent"
+    );
     let ships = done["ships"].as_array().unwrap();
     let by_step = |s: &str| ships.iter().find(|x| x["step"] == s).unwrap().clone();
     assert_eq!(by_step("notify")["attempts"], 1);
@@ -547,10 +714,16 @@ fn gyre_stop_ends_a_live_run_as_stopped() {
     let recipe = p.recipe("until-green.toml", &until_green(5, 0, ""));
     p.config(
         &format!(r#"["sh", "-c", "touch {}; sleep 120"]"#, started.display()),
-        &format!("[loops.until-green]\nrecipe = \"{}\"\n{}", recipe.display(), notify_grants(&server)),
+        &format!(
+            "[loops.until-green]\nrecipe = \"{}\"\n{}",
+            recipe.display(),
+            notify_grants(&server)
+        ),
     );
     let mut child = p.spawn(&["run", "until-green", "--once"]);
-    p.wait_for("the maker to start", Duration::from_secs(60), || started.exists());
+    p.wait_for("the maker to start", Duration::from_secs(60), || {
+        started.exists()
+    });
     let id = run_id(&p).unwrap();
     let out = p.gyre(&["stop", &id]);
     assert!(out.status.success(), "{}", text(&out));
@@ -571,14 +744,23 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn post(port: u16, path: &str, headers: &[(&str, String)], body: &str) -> Option<u16> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    let mut request = format!("POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         request.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -632,7 +814,15 @@ secrets = {{ WEBHOOK_SECRET = {{ value = "hook-key" }} }}
     });
 
     // Unsigned: 401, nothing queued.
-    assert_eq!(post(port, "/hooks/until-green", &[("x-github-event", "push".into())], "{}"), Some(401));
+    assert_eq!(
+        post(
+            port,
+            "/hooks/until-green",
+            &[("x-github-event", "push".into())],
+            "{}"
+        ),
+        Some(401)
+    );
     let baseline = rss_kib(daemon.id());
 
     let sent = std::sync::atomic::AtomicUsize::new(0);
@@ -661,13 +851,23 @@ secrets = {{ WEBHOOK_SECRET = {{ value = "hook-key" }} }}
     let count = |code: u16| statuses.iter().filter(|s| **s == Some(code)).count();
     let accepted = count(202);
     let refused = count(429);
-    assert_eq!(accepted + refused, 600, "every delivery is answered: {statuses:?}");
+    assert_eq!(
+        accepted + refused,
+        600,
+        "every delivery is answered: {statuses:?}"
+    );
     // One run starts, one fire waits for it, `queue` fires wait in the
     // queue; every other delivery is refused.
-    assert!(accepted <= 1 + 1 + 4, "accepted {accepted}: the queue must be bounded");
+    assert!(
+        accepted <= 1 + 1 + 4,
+        "accepted {accepted}: the queue must be bounded"
+    );
     assert!(refused >= 590, "refused {refused}");
     let grown = rss_kib(daemon.id()).saturating_sub(baseline);
-    assert!(grown < 40 * 1024, "the daemon grew by {grown} KiB under the flood");
+    assert!(
+        grown < 40 * 1024,
+        "the daemon grew by {grown} KiB under the flood"
+    );
 
     // Still serving: a fresh, valid delivery is answered (429: still full).
     let body = "{}";
@@ -676,7 +876,10 @@ secrets = {{ WEBHOOK_SECRET = {{ value = "hook-key" }} }}
         ("x-github-delivery", "after".to_string()),
         ("x-hub-signature-256", sign("hook-key", body)),
     ];
-    assert!(matches!(post(port, "/hooks/until-green", &headers, body), Some(202 | 429)));
+    assert!(matches!(
+        post(port, "/hooks/until-green", &headers, body),
+        Some(202 | 429)
+    ));
     daemon.kill().unwrap();
     daemon.wait().unwrap();
 }
@@ -694,7 +897,11 @@ fn the_daemon_fires_an_interval_trigger_and_runs_the_loop() {
     );
     p.config(
         &format!(r#"["python3", "{STAND_IN}"]"#),
-        &format!("[loops.until-green]\nrecipe = \"{}\"\n{}", recipe.display(), notify_grants(&server)),
+        &format!(
+            "[loops.until-green]\nrecipe = \"{}\"\n{}",
+            recipe.display(),
+            notify_grants(&server)
+        ),
     );
     let mut daemon = p.spawn(&["daemon"]);
     p.wait_for("a run to meet its goal", Duration::from_secs(120), || {
@@ -710,12 +917,20 @@ fn the_daemon_fires_an_interval_trigger_and_runs_the_loop() {
 /// Starts the daemon with its stdout collected line by line.
 fn daemon_with_output(p: &Project) -> (Child, std::sync::Arc<std::sync::Mutex<String>>) {
     use std::io::BufRead;
-    let mut child = p.command(&["daemon"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = p
+        .command(&["daemon"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let out = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let stdout = child.stdout.take().unwrap();
     let sink = out.clone();
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             let mut s = sink.lock().unwrap();
             s.push_str(&line);
             s.push('\n');
@@ -726,7 +941,10 @@ fn daemon_with_output(p: &Project) -> (Child, std::sync::Arc<std::sync::Mutex<St
 
 fn run_count(p: &Project) -> usize {
     let out = p.gyre(&["runs", "--json"]);
-    serde_json::from_slice::<Value>(&out.stdout).ok().and_then(|v| v.as_array().map(Vec::len)).unwrap_or(0)
+    serde_json::from_slice::<Value>(&out.stdout)
+        .ok()
+        .and_then(|v| v.as_array().map(Vec::len))
+        .unwrap_or(0)
 }
 
 #[test]
@@ -753,7 +971,9 @@ fn fires_missed_while_the_daemon_was_down_follow_the_loop_policy() {
     configure("skip");
     // First start: the first poll records a cursor and owes nothing.
     let (mut daemon, out) = daemon_with_output(&p);
-    p.wait_for("the daemon to be ready", Duration::from_secs(60), || out.lock().unwrap().contains("daemon ready"));
+    p.wait_for("the daemon to be ready", Duration::from_secs(60), || {
+        out.lock().unwrap().contains("daemon ready")
+    });
     std::thread::sleep(Duration::from_millis(500));
     daemon.kill().unwrap();
     daemon.wait().unwrap();
@@ -762,17 +982,32 @@ fn fires_missed_while_the_daemon_was_down_follow_the_loop_policy() {
     // Down for longer than two periods: ticks came due.
     std::thread::sleep(Duration::from_secs(5));
     let (mut daemon, out) = daemon_with_output(&p);
-    p.wait_for("the missed fires to be reported", Duration::from_secs(60), || out.lock().unwrap().contains("skipped"));
+    p.wait_for(
+        "the missed fires to be reported",
+        Duration::from_secs(60),
+        || out.lock().unwrap().contains("skipped"),
+    );
     let text = out.lock().unwrap().clone();
-    assert!(text.contains("came due while the daemon was down"), "{text}");
-    assert_eq!(run_count(&p), 0, "missed = \"skip\" starts nothing for them");
+    assert!(
+        text.contains("came due while the daemon was down"),
+        "{text}"
+    );
+    assert_eq!(
+        run_count(&p),
+        0,
+        "missed = \"skip\" starts nothing for them"
+    );
     daemon.kill().unwrap();
     daemon.wait().unwrap();
 
     configure("run-once");
     std::thread::sleep(Duration::from_secs(5));
     let (mut daemon, out) = daemon_with_output(&p);
-    p.wait_for("one run for the missed fires", Duration::from_secs(60), || run_count(&p) >= 1);
+    p.wait_for(
+        "one run for the missed fires",
+        Duration::from_secs(60),
+        || run_count(&p) >= 1,
+    );
     daemon.kill().unwrap();
     daemon.wait().unwrap();
     let text = out.lock().unwrap().clone();
@@ -780,10 +1015,17 @@ fn fires_missed_while_the_daemon_was_down_follow_the_loop_policy() {
     let show = p.last_run();
     // The schedule coalesced the missed ticks into one event.
     assert_eq!(show["run"]["event"]["kind"], "tick");
-    assert!(show["run"]["event"]["payload"]["missed"].as_u64().unwrap() >= 1, "{}", show["run"]["event"]);
+    assert!(
+        show["run"]["event"]["payload"]["missed"].as_u64().unwrap() >= 1,
+        "{}",
+        show["run"]["event"]
+    );
 }
 
-const BABYSITTER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../recipes/pr-babysitter.toml");
+const BABYSITTER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../recipes/pr-babysitter.toml"
+);
 
 #[test]
 fn the_pr_babysitter_recipe_finds_labelled_prs_and_does_nothing_without_them() {
@@ -823,17 +1065,29 @@ secrets = {{ SLACK_WEBHOOK_URL = {{ value = "{origin}/hooks/babysit" }} }}
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let show = p.last_run();
     assert_eq!(reason(&show), "no-work");
-    assert!(show["iterations"].as_array().unwrap().is_empty(), "no maker without work");
+    assert!(
+        show["iterations"].as_array().unwrap().is_empty(),
+        "no maker without work"
+    );
     let asked = server.requests();
-    assert!(asked[0].path.contains("labels=gyre-babysit"), "{:?}", asked[0].path);
+    assert!(
+        asked[0].path.contains("labels=gyre-babysit"),
+        "{:?}",
+        asked[0].path
+    );
     assert_eq!(asked[0].header("authorization"), Some("Bearer read-token"));
 
-    *prs.lock().unwrap() = r#"[{"number": 7, "title": "Fix add", "labels": [{"name": "gyre-babysit"}]}]"#.into();
+    *prs.lock().unwrap() =
+        r#"[{"number": 7, "title": "Fix add", "labels": [{"name": "gyre-babysit"}]}]"#.into();
     let out = p.gyre(&["run", "babysit", "--once"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let show = p.last_run();
     assert_eq!(reason(&show), "goal-met");
     assert_eq!(show["run"]["findings"]["prs"][0]["number"], 7);
-    let comments: Vec<_> = server.requests().into_iter().filter(|r| r.path == "/hooks/babysit").collect();
+    let comments: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/hooks/babysit")
+        .collect();
     assert_eq!(comments.len(), 1);
 }

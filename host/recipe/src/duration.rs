@@ -52,9 +52,14 @@ impl From<HumanDuration> for String {
 impl fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.0.as_millis();
-        let units = [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1000, "s")];
+        let units = [
+            (86_400_000, "d"),
+            (3_600_000, "h"),
+            (60_000, "m"),
+            (1000, "s"),
+        ];
         for (size, unit) in units {
-            if ms >= size && ms % size == 0 {
+            if ms >= size && ms.is_multiple_of(size) {
                 return write!(f, "{}{unit}", ms / size);
             }
         }
@@ -84,7 +89,16 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_duration() {
-        for text in ["", "10", "m", "1.5h", "10 m", "-1s", "99999999999999999999d", "5w"] {
+        for text in [
+            "",
+            "10",
+            "m",
+            "1.5h",
+            "10 m",
+            "-1s",
+            "99999999999999999999d",
+            "5w",
+        ] {
             let err = text.parse::<HumanDuration>().unwrap_err();
             assert!(err.contains("is not a duration"), "{text}: {err}");
         }

@@ -18,8 +18,8 @@ pub use duration::HumanDuration;
 pub use error::RecipeError;
 pub use plugin_ref::PluginRef;
 pub use project::{
-    AgentBinding, CommandBinding, DaemonConfig, KeepWorktrees, LoopConfig, MissedFires, Overlap,
-    GuardrailOverrides, Project, PromptVia, RunLine, SchedulePolicy, project_file,
+    AgentBinding, CommandBinding, DaemonConfig, GuardrailOverrides, KeepWorktrees, LoopConfig,
+    MissedFires, Overlap, Project, PromptVia, RunLine, SchedulePolicy, project_file,
 };
 pub use recipe::{
     CommandCheck, DiscoverStep, Goal, Guardrails, MakerStep, PluginStep, Recipe, ShipAction,

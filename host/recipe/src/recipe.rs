@@ -292,7 +292,10 @@ impl Recipe {
                 return bad(table, format!("step id `{id}` is reserved; choose another"));
             }
             if !ids.insert(id.clone()) {
-                return bad(table, format!("step id `{id}` is used twice; ids must be unique"));
+                return bad(
+                    table,
+                    format!("step id `{id}` is used twice; ids must be unique"),
+                );
             }
         }
         let checks: BTreeSet<StepId> = self
@@ -318,8 +321,8 @@ impl Recipe {
         }
         for v in &self.verify {
             for name in v.evidence.iter().flatten() {
-                let known = name == "diff"
-                    || self.check.iter().any(|c| c.id().as_str() == name.as_str());
+                let known =
+                    name == "diff" || self.check.iter().any(|c| c.id().as_str() == name.as_str());
                 if !known {
                     return bad(
                         &format!("verify.{}.evidence", v.id),
@@ -347,7 +350,8 @@ impl Recipe {
                 );
             }
         }
-        let template_error = |field: String, why: String| Err(RecipeError::invalid(origin, field, why));
+        let template_error =
+            |field: String, why: String| Err(RecipeError::invalid(origin, field, why));
         if let Err(why) = crate::template::check(&self.maker.prompt) {
             return template_error("maker.prompt".into(), why);
         }
@@ -371,7 +375,10 @@ impl Recipe {
         if let Some(spend) = g.max_spend_usd
             && !(spend.is_finite() && spend >= 0.0)
         {
-            return bad("guardrails.max-spend-usd", "must be a non-negative number".into());
+            return bad(
+                "guardrails.max-spend-usd",
+                "must be a non-negative number".into(),
+            );
         }
         Ok(())
     }
@@ -389,7 +396,12 @@ impl Recipe {
                 .iter_mut()
                 .find(|d| &d.id == id)
                 .map(|d| &mut d.config)
-                .or_else(|| self.verify.iter_mut().find(|v| &v.id == id).map(|v| &mut v.config))
+                .or_else(|| {
+                    self.verify
+                        .iter_mut()
+                        .find(|v| &v.id == id)
+                        .map(|v| &mut v.config)
+                })
                 .or_else(|| {
                     self.ship
                         .iter_mut()
@@ -430,7 +442,11 @@ impl Recipe {
         if let Some(t) = &self.trigger {
             out.push(("trigger".parse().expect("slug"), t.plugin_step()));
         }
-        out.extend(self.discover.iter().map(|d| (d.id.clone(), d.plugin_step())));
+        out.extend(
+            self.discover
+                .iter()
+                .map(|d| (d.id.clone(), d.plugin_step())),
+        );
         out.extend(self.verify.iter().map(|v| (v.id.clone(), v.plugin_step())));
         for s in &self.ship {
             if let Some(ShipAction::Connector { plugin, .. }) = s.action() {
@@ -440,4 +456,3 @@ impl Recipe {
         out
     }
 }
-

@@ -16,10 +16,16 @@ pub const KNOWN: &[(&str, &str)] = &[
     ("max-iterations", "the iteration cap"),
     ("event", "the trigger event that started the run (JSON)"),
     ("findings", "what discovery found (JSON, by step id)"),
-    ("previous", "the failed checks of the previous iteration, as text"),
+    (
+        "previous",
+        "the failed checks of the previous iteration, as text",
+    ),
     ("goal", "the goal's outcome, as text (ship steps)"),
     ("usage", "the run's budget use, as text (ship steps)"),
-    ("idempotency-key", "a key unique to this run and ship step, stable across restarts"),
+    (
+        "idempotency-key",
+        "a key unique to this run and ship step, stable across restarts",
+    ),
 ];
 
 /// One piece of a parsed template.
@@ -94,7 +100,9 @@ pub fn render_json(value: &Value, vars: &BTreeMap<&str, String>) -> Result<Value
     Ok(match value {
         Value::String(s) => {
             let rendered = render(s, vars)?;
-            let whole = s.trim().starts_with("{{") && s.trim().ends_with("}}") && s.matches("{{").count() == 1;
+            let whole = s.trim().starts_with("{{")
+                && s.trim().ends_with("}}")
+                && s.matches("{{").count() == 1;
             match (whole, serde_json::from_str::<Value>(&rendered)) {
                 (true, Ok(v @ (Value::Object(_) | Value::Array(_)))) => v,
                 _ => Value::String(rendered),
@@ -136,7 +144,10 @@ mod tests {
     #[test]
     fn an_unknown_placeholder_is_refused_by_name() {
         let err = check("hello {{findngs}}").unwrap_err();
-        assert!(err.contains("{{findngs}}") && err.contains("findings"), "{err}");
+        assert!(
+            err.contains("{{findngs}}") && err.contains("findings"),
+            "{err}"
+        );
         assert!(check("open {{ but never closed").is_err());
     }
 

@@ -12,7 +12,11 @@ fn the_four_ported_recipes_load_with_their_documented_caps() {
         ("ship-pr-until-green.toml", "ship-pr-until-green", 10),
         ("de-sloppify.toml", "de-sloppify", 4),
         ("pr-babysitter.toml", "pr-babysitter", 20),
-        ("coverage-until-threshold.toml", "coverage-until-threshold", 12),
+        (
+            "coverage-until-threshold.toml",
+            "coverage-until-threshold",
+            12,
+        ),
     ] {
         let (recipe, _) = Recipe::load(&Path::new(RECIPES).join(file)).unwrap();
         assert_eq!(recipe.name.as_str(), name);
@@ -20,7 +24,8 @@ fn the_four_ported_recipes_load_with_their_documented_caps() {
     }
     let (babysitter, _) = Recipe::load(&Path::new(RECIPES).join("pr-babysitter.toml")).unwrap();
     assert_eq!(babysitter.trigger.unwrap().config["cron"], "*/15 * * * *");
-    let (coverage, _) = Recipe::load(&Path::new(RECIPES).join("coverage-until-threshold.toml")).unwrap();
+    let (coverage, _) =
+        Recipe::load(&Path::new(RECIPES).join("coverage-until-threshold.toml")).unwrap();
     assert_eq!(coverage.verify[0].config["min-line-percent"], 80.0);
 }
 
@@ -49,19 +54,59 @@ fn a_minimal_recipe_gets_safe_default_guardrails() {
 #[test]
 fn mistakes_are_refused_naming_the_field() {
     let cases: &[(&str, &str)] = &[
-        (&MINIMAL.replace("recipe = 1", "recipe = 2"), "`recipe`: format 2"),
-        (&format!("{MINIMAL}\n[[check]]\nrole = \"test\"\n"), "used twice"),
-        (&format!("{MINIMAL}\n[goal]\nrequire = [\"lint\"]\n"), "`goal.require`"),
+        (
+            &MINIMAL.replace("recipe = 1", "recipe = 2"),
+            "`recipe`: format 2",
+        ),
+        (
+            &format!("{MINIMAL}\n[[check]]\nrole = \"test\"\n"),
+            "used twice",
+        ),
+        (
+            &format!("{MINIMAL}\n[goal]\nrequire = [\"lint\"]\n"),
+            "`goal.require`",
+        ),
         (&format!("{MINIMAL}\n[[ship]]\nid = \"s\"\n"), "`ship.s`"),
-        (&format!("{MINIMAL}\n[[ship]]\nid = \"s\"\nrole = \"push\"\nplugin = \"a/b\"\noperation = \"x\"\n"), "`ship.s`"),
-        (&format!("{MINIMAL}\n[guardrails]\nmax-iterations = 0\n"), "max-iterations"),
-        (&format!("{MINIMAL}\n[guardrails]\nmax-wall-time = \"soon\"\n"), "not a duration"),
-        (&format!("{MINIMAL}\n[[verify]]\nid = \"v\"\nplugin = \"x.wasm\"\n"), "not a plugin reference"),
-        (&format!("{MINIMAL}\n[[verify]]\nid = \"v\"\nplugin = \"./v.wasm\"\nevidence = [\"lint\"]\n"), "`verify.v.evidence`"),
-        (&format!("{MINIMAL}\n[[ship]]\nid = \"diff\"\nrole = \"push\"\n"), "reserved"),
-        (&MINIMAL.replace("[[check]]\nrole = \"test\"\n", ""), "at least one check"),
-        (&MINIMAL.replace("prompt = \"go\"", "prompt = \"{{nope}}\""), "`maker.prompt`"),
-        (&format!("{MINIMAL}\nschedule = \"daily\"\n"), "line 10, column 1: unknown field `schedule`"),
+        (
+            &format!(
+                "{MINIMAL}\n[[ship]]\nid = \"s\"\nrole = \"push\"\nplugin = \"a/b\"\noperation = \"x\"\n"
+            ),
+            "`ship.s`",
+        ),
+        (
+            &format!("{MINIMAL}\n[guardrails]\nmax-iterations = 0\n"),
+            "max-iterations",
+        ),
+        (
+            &format!("{MINIMAL}\n[guardrails]\nmax-wall-time = \"soon\"\n"),
+            "not a duration",
+        ),
+        (
+            &format!("{MINIMAL}\n[[verify]]\nid = \"v\"\nplugin = \"x.wasm\"\n"),
+            "not a plugin reference",
+        ),
+        (
+            &format!(
+                "{MINIMAL}\n[[verify]]\nid = \"v\"\nplugin = \"./v.wasm\"\nevidence = [\"lint\"]\n"
+            ),
+            "`verify.v.evidence`",
+        ),
+        (
+            &format!("{MINIMAL}\n[[ship]]\nid = \"diff\"\nrole = \"push\"\n"),
+            "reserved",
+        ),
+        (
+            &MINIMAL.replace("[[check]]\nrole = \"test\"\n", ""),
+            "at least one check",
+        ),
+        (
+            &MINIMAL.replace("prompt = \"go\"", "prompt = \"{{nope}}\""),
+            "`maker.prompt`",
+        ),
+        (
+            &format!("{MINIMAL}\nschedule = \"daily\"\n"),
+            "line 10, column 1: unknown field `schedule`",
+        ),
     ];
     for (text, expected) in cases {
         let err = refused(text);
@@ -75,16 +120,27 @@ fn a_project_config_binds_roles_and_refuses_what_it_cannot_serve() {
     let dir = std::env::temp_dir().join(format!("gyre-recipe-project-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("gyre.toml");
-    std::fs::write(&path, "[agents.maker]\nrun = \"claude -p\"\n[commands.test]\nrun = [\"cargo\", \"test\"]\n").unwrap();
+    std::fs::write(
+        &path,
+        "[agents.maker]\nrun = \"claude -p\"\n[commands.test]\nrun = [\"cargo\", \"test\"]\n",
+    )
+    .unwrap();
     let project = Project::load(&path).unwrap();
-    let recipe = Recipe::parse(&MINIMAL.replace("role = \"test\"", "role = \"lint\""), "r.toml").unwrap();
+    let recipe = Recipe::parse(
+        &MINIMAL.replace("role = \"test\"", "role = \"lint\""),
+        "r.toml",
+    )
+    .unwrap();
     let unbound = project.unbound_roles(&recipe);
     assert_eq!(unbound.len(), 1);
     assert!(unbound[0].contains("command role `lint`"));
 
     std::fs::write(&path, "[daemon]\nlisten = \"0.0.0.0:8787\"\n").unwrap();
     let err = Project::load(&path).unwrap_err().to_string();
-    assert!(err.contains("daemon.listen") && err.contains("loopback"), "{err}");
+    assert!(
+        err.contains("daemon.listen") && err.contains("loopback"),
+        "{err}"
+    );
 
     std::fs::write(&path, "[plugin]\nname = \"p\"\n").unwrap();
     let err = Project::load(&path).unwrap_err().to_string();

@@ -122,12 +122,18 @@ fn period(firing: &Firing) -> Option<Duration> {
 }
 
 fn jitter(max: Option<gyre_recipe::HumanDuration>) -> Duration {
-    let Some(max) = max else { return Duration::ZERO };
+    let Some(max) = max else {
+        return Duration::ZERO;
+    };
     let mut noise = [0u8; 8];
     let _ = std::fs::File::open("/dev/urandom")
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut noise));
     let ms = max.0.as_millis() as u64;
-    Duration::from_millis(if ms == 0 { 0 } else { u64::from_le_bytes(noise) % ms })
+    Duration::from_millis(if ms == 0 {
+        0
+    } else {
+        u64::from_le_bytes(noise) % ms
+    })
 }
 
 impl Daemon {
@@ -181,7 +187,9 @@ impl Daemon {
     }
 
     fn has_webhooks(&self) -> bool {
-        self.triggers.values().any(|t| matches!(t.firing, Firing::Webhook))
+        self.triggers
+            .values()
+            .any(|t| matches!(t.firing, Firing::Webhook))
     }
 
     /// Binds the webhook listener (when a loop needs one). Separate from
@@ -220,7 +228,11 @@ impl Daemon {
         let mut tasks = vec![orphans];
         for t in this.triggers.values() {
             if let Some(every) = period(&t.firing) {
-                tasks.push(tokio::spawn(this.clone().schedule(t.clone(), every, tx.clone())));
+                tasks.push(tokio::spawn(this.clone().schedule(
+                    t.clone(),
+                    every,
+                    tx.clone(),
+                )));
             }
         }
         if let Some(listener) = listener {
@@ -361,7 +373,10 @@ impl Daemon {
         match tx.try_send(fire) {
             Ok(()) => Enqueued::Queued,
             Err(_) => {
-                self.say(&format!("loop {name}: the fire queue is full; dropped event {}", e.id));
+                self.say(&format!(
+                    "loop {name}: the fire queue is full; dropped event {}",
+                    e.id
+                ));
                 Enqueued::Full
             }
         }
@@ -395,7 +410,10 @@ impl Daemon {
             tokio::spawn(async move {
                 let ctx = this.ctx.clone();
                 if let Err(e) = run::start(&ctx, spec, fire.event).await {
-                    this.say(&format!("loop {}: the run could not start: {e}", fire.loop_name));
+                    this.say(&format!(
+                        "loop {}: the run could not start: {e}",
+                        fire.loop_name
+                    ));
                 }
                 if let Ok(mut live) = this.live.lock() {
                     live.remove(&fire.loop_name);
@@ -409,8 +427,12 @@ impl Daemon {
         let connections = Arc::new(Semaphore::new(CONNECTIONS));
         let calls = Arc::new(Semaphore::new(WEBHOOK_CALLS));
         loop {
-            let Ok(permit) = connections.clone().acquire_owned().await else { return };
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok(permit) = connections.clone().acquire_owned().await else {
+                return;
+            };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             let this = self.clone();
             let tx = tx.clone();
             let calls = calls.clone();
@@ -446,7 +468,10 @@ impl Daemon {
         };
         let path = req.uri().path().to_string();
         let Some(name) = path.strip_prefix("/hooks/") else {
-            return reply(StatusCode::NOT_FOUND, "webhooks are served at /hooks/<loop>");
+            return reply(
+                StatusCode::NOT_FOUND,
+                "webhooks are served at /hooks/<loop>",
+            );
         };
         let trigger = name
             .parse::<LoopName>()
@@ -454,30 +479,55 @@ impl Daemon {
             .and_then(|n| self.triggers.get(&n))
             .filter(|t| matches!(t.firing, Firing::Webhook));
         let Some(t) = trigger.cloned() else {
-            return reply(StatusCode::NOT_FOUND, "no loop with a webhook trigger by that name");
+            return reply(
+                StatusCode::NOT_FOUND,
+                "no loop with a webhook trigger by that name",
+            );
         };
         // Full queue: say so before reading the body or calling the plugin.
         if tx.capacity() == 0 {
-            let mut r = reply(StatusCode::TOO_MANY_REQUESTS, "the fire queue is full; retry later");
-            r.headers_mut().insert("retry-after", hyper::header::HeaderValue::from_static("5"));
+            let mut r = reply(
+                StatusCode::TOO_MANY_REQUESTS,
+                "the fire queue is full; retry later",
+            );
+            r.headers_mut()
+                .insert("retry-after", hyper::header::HeaderValue::from_static("5"));
             return r;
         }
         let Ok(_call) = calls.try_acquire() else {
-            let mut r = reply(StatusCode::TOO_MANY_REQUESTS, "too many webhook deliveries at once; retry later");
-            r.headers_mut().insert("retry-after", hyper::header::HeaderValue::from_static("1"));
+            let mut r = reply(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many webhook deliveries at once; retry later",
+            );
+            r.headers_mut()
+                .insert("retry-after", hyper::header::HeaderValue::from_static("1"));
             return r;
         };
         let max = self.ctx.project.daemon.max_body_bytes;
         let method = req.method().to_string();
-        let path_q = req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
+        let path_q = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_default();
         let headers: Vec<(String, String)> = req
             .headers()
             .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_string())))
+            .filter_map(|(k, v)| {
+                Some((
+                    k.as_str().to_ascii_lowercase(),
+                    v.to_str().ok()?.to_string(),
+                ))
+            })
             .collect();
         let body = match Limited::new(req.into_body(), max).collect().await {
             Ok(b) => b.to_bytes(),
-            Err(_) => return reply(StatusCode::PAYLOAD_TOO_LARGE, &format!("bodies are limited to {max} bytes")),
+            Err(_) => {
+                return reply(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    &format!("bodies are limited to {max} bytes"),
+                );
+            }
         };
         let request = WebhookRequest {
             method,
@@ -488,7 +538,9 @@ impl Daemon {
         let inv = t.plugin.webhook(&t.granted, &t.config, request).await;
         let events = match inv.outcome {
             Ok(Ok(events)) => events,
-            Ok(Err(PluginError::Unauthorized(_))) => return reply(StatusCode::UNAUTHORIZED, "unauthorized"),
+            Ok(Err(PluginError::Unauthorized(_))) => {
+                return reply(StatusCode::UNAUTHORIZED, "unauthorized");
+            }
             Ok(Err(e)) => return reply(StatusCode::BAD_REQUEST, &format!("{e:?}")),
             Err(f) => {
                 self.say(&format!("loop {}: webhook trigger failed: {f}", t.name));
@@ -504,14 +556,21 @@ impl Daemon {
                 Enqueued::Queued => queued += 1,
                 Enqueued::Skipped => skipped += 1,
                 Enqueued::Full => {
-                    let mut r = reply(StatusCode::TOO_MANY_REQUESTS, "the fire queue is full; retry later");
-                    r.headers_mut().insert("retry-after", hyper::header::HeaderValue::from_static("5"));
+                    let mut r = reply(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "the fire queue is full; retry later",
+                    );
+                    r.headers_mut()
+                        .insert("retry-after", hyper::header::HeaderValue::from_static("5"));
                     return r;
                 }
             }
         }
         if queued == 0 && skipped > 0 {
-            return reply(StatusCode::OK, "skipped: a run of this loop is live (overlap = \"skip\")");
+            return reply(
+                StatusCode::OK,
+                "skipped: a run of this loop is live (overlap = \"skip\")",
+            );
         }
         reply(StatusCode::ACCEPTED, &format!("{queued} event(s) queued"))
     }

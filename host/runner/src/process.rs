@@ -12,7 +12,15 @@ use std::time::{Duration, Instant};
 /// Variables every role keeps; everything else is cleared unless the
 /// binding lists it.
 const BASE_ENV: &[&str] = &[
-    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TERM", "TMPDIR", "CARGO_HOME",
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "LC_ALL",
+    "TERM",
+    "TMPDIR",
+    "CARGO_HOME",
     "RUSTUP_HOME",
 ];
 
@@ -114,7 +122,10 @@ pub fn kill_leftover(pgid: i32, worktree: &Path) {
         _ => false,
     };
     if same {
-        tracing::warn!(pgid, "stopping a command left running by an interrupted run");
+        tracing::warn!(
+            pgid,
+            "stopping a command left running by an interrupted run"
+        );
         kill_group(pgid);
     }
 }
@@ -132,7 +143,11 @@ pub fn run(
         .ok_or_else(|| std::io::Error::other("the command line is empty"))?;
     let mut cmd = Command::new(program);
     cmd.args(args).current_dir(spawn.cwd).env_clear();
-    for name in BASE_ENV.iter().copied().chain(spawn.pass_env.iter().map(String::as_str)) {
+    for name in BASE_ENV
+        .iter()
+        .copied()
+        .chain(spawn.pass_env.iter().map(String::as_str))
+    {
         if let Some(value) = std::env::var_os(name) {
             cmd.env(name, value);
         }
@@ -158,9 +173,9 @@ pub fn run(
         truncated: false,
     }));
     let start = Instant::now();
-    let mut child = cmd.spawn().map_err(|e| {
-        std::io::Error::new(e.kind(), format!("cannot start `{program}`: {e}"))
-    })?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot start `{program}`: {e}")))?;
     let pgid = child.id() as i32;
     started(pgid);
 

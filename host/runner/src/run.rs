@@ -171,30 +171,41 @@ impl Runner {
             segment: Instant::now(),
             active_before: 0,
         };
-        runner.note("started", &format!(
-            "loop {} (recipe {}), branch {}",
-            runner.run.loop_name,
-            runner.spec.recipe.name,
-            runner.run.branch
-        ))?;
+        runner.note(
+            "started",
+            &format!(
+                "loop {} (recipe {}), branch {}",
+                runner.run.loop_name, runner.spec.recipe.name, runner.run.branch
+            ),
+        )?;
         Ok(runner)
     }
 
     fn reopen(ctx: &Context, id: &RunId) -> Result<Self, RunError> {
         let store = ctx.open_store()?;
         let lock = claim(&ctx.state_dir(), id)?.ok_or_else(|| {
-            RunError::Refused(format!("run {id} is live in another process; stop it with `gyre stop {id}`"))
+            RunError::Refused(format!(
+                "run {id} is live in another process; stop it with `gyre stop {id}`"
+            ))
         })?;
         let run = store
             .run(id)?
             .ok_or_else(|| RunError::Config(format!("no run {id}")))?;
         if run.phase == Phase::Finished {
-            return Err(RunError::Refused(format!("run {id} has already finished ({})", run.reason.map_or("?", |r| r.as_str()))));
+            return Err(RunError::Refused(format!(
+                "run {id} has already finished ({})",
+                run.reason.map_or("?", |r| r.as_str())
+            )));
         }
         if let Some(pgid) = run.child_pgid {
             process::kill_leftover(pgid, &run.worktree);
         }
-        let spec = LoopSpec::from_recorded(&ctx.project, &run.loop_name, &run.recipe_path, &run.recipe_text)?;
+        let spec = LoopSpec::from_recorded(
+            &ctx.project,
+            &run.loop_name,
+            &run.recipe_path,
+            &run.recipe_text,
+        )?;
         let stages = Stages::load(&ctx.runtime, &ctx.project, &spec.recipe, &spec.recipe_path)?;
         let mut runner = Self {
             ctx: ctx.clone(),
@@ -207,7 +218,10 @@ impl Runner {
             segment: Instant::now(),
         };
         let phase = runner.run.phase;
-        runner.note("resumed", &format!("from {phase:?} after an interruption").to_lowercase())?;
+        runner.note(
+            "resumed",
+            &format!("from {phase:?} after an interruption").to_lowercase(),
+        )?;
         Ok(runner)
     }
 
@@ -246,8 +260,16 @@ impl Runner {
             return Ok((StopReason::Stopped, "stopped on request (gyre stop)".into()));
         }
         if self.run.phase == Phase::Prepare {
-            worktree::create(&self.run.repo, &self.run.worktree, &self.run.branch, &self.run.base)?;
-            self.note("worktree", &format!("{} on {}", self.run.worktree.display(), self.run.branch))?;
+            worktree::create(
+                &self.run.repo,
+                &self.run.worktree,
+                &self.run.branch,
+                &self.run.base,
+            )?;
+            self.note(
+                "worktree",
+                &format!("{} on {}", self.run.worktree.display(), self.run.branch),
+            )?;
             self.set_phase(Phase::Discover)?;
         }
         if !self.run.worktree.join(".git").exists() {
@@ -281,12 +303,15 @@ impl Runner {
             self.run.commit = Some(worktree::commit(&self.run.worktree, &message)?);
             self.set_phase(Phase::Ship)?;
         }
-        if self.run.phase == Phase::Ship {
-            if let Some(end) = self.ship().await? {
-                return Ok(end);
-            }
+        if self.run.phase == Phase::Ship
+            && let Some(end) = self.ship().await?
+        {
+            return Ok(end);
         }
-        Ok((StopReason::GoalMet, "the goal holds and every ship step is done".into()))
+        Ok((
+            StopReason::GoalMet,
+            "the goal holds and every ship step is done".into(),
+        ))
     }
 
     fn finish(&mut self, reason: StopReason, detail: &str) -> Result<(), RunError> {
@@ -324,30 +349,47 @@ impl Runner {
     /// The stop reason, if a guardrail or the kill switch says stop now.
     fn guard(&mut self) -> Result<Option<(StopReason, String)>, RunError> {
         if self.store.stop_requested(&self.run.id)? {
-            return Ok(Some((StopReason::Stopped, "stopped on request (gyre stop)".into())));
+            return Ok(Some((
+                StopReason::Stopped,
+                "stopped on request (gyre stop)".into(),
+            )));
         }
         self.save()?;
         let g = &self.spec.guardrails;
         let t = &self.run.totals;
         if t.active_ms >= g.max_wall_time.0.as_millis() as u64 {
-            return Ok(Some((StopReason::Budget, format!("wall time reached max-wall-time {}", g.max_wall_time))));
+            return Ok(Some((
+                StopReason::Budget,
+                format!("wall time reached max-wall-time {}", g.max_wall_time),
+            )));
         }
         if let Some(max) = g.max_fuel
             && t.fuel >= max
         {
-            return Ok(Some((StopReason::Budget, format!("plugins used {} fuel of max-fuel {max}", t.fuel))));
+            return Ok(Some((
+                StopReason::Budget,
+                format!("plugins used {} fuel of max-fuel {max}", t.fuel),
+            )));
         }
         if let Some(max) = g.max_spend_usd
             && t.spend_usd >= max
         {
-            return Ok(Some((StopReason::Budget, format!("agent spend ${:.2} reached max-spend-usd ${max:.2}", t.spend_usd))));
+            return Ok(Some((
+                StopReason::Budget,
+                format!(
+                    "agent spend ${:.2} reached max-spend-usd ${max:.2}",
+                    t.spend_usd
+                ),
+            )));
         }
         Ok(None)
     }
 
     fn remaining_wall(&self) -> Duration {
         let used = self.active_before + self.segment.elapsed().as_millis() as u64;
-        Duration::from_millis((self.spec.guardrails.max_wall_time.0.as_millis() as u64).saturating_sub(used))
+        Duration::from_millis(
+            (self.spec.guardrails.max_wall_time.0.as_millis() as u64).saturating_sub(used),
+        )
     }
 
     fn vars(&self, iteration: u32, previous: String) -> BTreeMap<&'static str, String> {
@@ -357,7 +399,10 @@ impl Runner {
             ("run", self.run.id.to_string()),
             ("branch", self.run.branch.clone()),
             ("iteration", iteration.to_string()),
-            ("max-iterations", self.spec.guardrails.max_iterations.to_string()),
+            (
+                "max-iterations",
+                self.spec.guardrails.max_iterations.to_string(),
+            ),
             ("event", pretty(&self.run.event)),
             ("findings", pretty(&self.run.findings)),
             ("previous", previous),
@@ -374,9 +419,10 @@ impl Runner {
             }
             let input = template::render_json(&d.input, &self.vars(0, String::new()))
                 .map_err(|e| RunError::Config(format!("discover.{}.input: {e}", d.id)))?;
-            let output = self.invoke(&d.id, &d.operation, &input).await.map_err(|e| {
-                RunError::Step(format!("discovery step `{}` failed: {e}", d.id))
-            })?;
+            let output = self
+                .invoke(&d.id, &d.operation, &input)
+                .await
+                .map_err(|e| RunError::Step(format!("discovery step `{}` failed: {e}", d.id)))?;
             let items = match &d.items {
                 Some(p) => output.pointer(p).cloned().unwrap_or(Value::Null),
                 None => output.clone(),
@@ -393,20 +439,35 @@ impl Runner {
             }
             self.save()?;
             if empty && d.skip_if_empty {
-                return Ok(Some((StopReason::NoWork, format!("discovery step `{}` found nothing to do", d.id))));
+                return Ok(Some((
+                    StopReason::NoWork,
+                    format!("discovery step `{}` found nothing to do", d.id),
+                )));
             }
         }
         Ok(None)
     }
 
     /// Runs one connector operation of step `id`; the output is JSON.
-    async fn invoke(&mut self, id: &StepId, operation: &str, input: &Value) -> Result<Value, String> {
+    async fn invoke(
+        &mut self,
+        id: &StepId,
+        operation: &str,
+        input: &Value,
+    ) -> Result<Value, String> {
         let (step, granted) = self.stages.get(id).map_err(|e| e.to_string())?;
         let input = serde_json::to_string(input).map_err(|e| e.to_string())?;
-        let inv = step.plugin.invoke(granted, &step.config, operation, &input).await;
+        let inv = step
+            .plugin
+            .invoke(granted, &step.config, operation, &input)
+            .await;
         self.run.totals.fuel += inv.usage.fuel_consumed;
         self.run.totals.plugin_calls += 1;
-        let denials: Vec<String> = inv.denials.iter().map(|d| format!("{}: {}", d.capability, d.detail)).collect();
+        let denials: Vec<String> = inv
+            .denials
+            .iter()
+            .map(|d| format!("{}: {}", d.capability, d.detail))
+            .collect();
         for d in &denials {
             let _ = self.note("denied", &format!("{id}: {d}"));
         }
@@ -448,7 +509,10 @@ impl Runner {
                         finished_ms: None,
                     };
                     self.store.save_iteration(&self.run.id, &it)?;
-                    self.note("iteration", &format!("{n} of at most {}", self.spec.guardrails.max_iterations))?;
+                    self.note(
+                        "iteration",
+                        &format!("{n} of at most {}", self.spec.guardrails.max_iterations),
+                    )?;
                     it
                 }
             };
@@ -487,12 +551,23 @@ impl Runner {
             it.failing_digest = Some(failing_digest(&checks));
             it.finished_ms = Some(now_ms());
             self.store.save_iteration(&self.run.id, &it)?;
-            let failing: Vec<&str> = checks.iter().filter(|c| c.required && !c.passed).map(|c| c.id.as_str()).collect();
+            let failing: Vec<&str> = checks
+                .iter()
+                .filter(|c| c.required && !c.passed)
+                .map(|c| c.id.as_str())
+                .collect();
             if met {
                 self.note("goal", &format!("iteration {}: the goal holds", it.n))?;
                 return Ok(None);
             }
-            self.note("goal", &format!("iteration {}: not yet; failing: {}", it.n, failing.join(", ")))?;
+            self.note(
+                "goal",
+                &format!(
+                    "iteration {}: not yet; failing: {}",
+                    it.n,
+                    failing.join(", ")
+                ),
+            )?;
             if let Some(end) = self.no_progress()? {
                 return Ok(Some(end));
             }
@@ -506,7 +581,12 @@ impl Runner {
         if n < 2 {
             return Ok(None);
         }
-        let done: Vec<IterationRecord> = self.store.iterations(&self.run.id)?.into_iter().filter(|i| i.done()).collect();
+        let done: Vec<IterationRecord> = self
+            .store
+            .iterations(&self.run.id)?
+            .into_iter()
+            .filter(|i| i.done())
+            .collect();
         if done.len() < n {
             return Ok(None);
         }
@@ -516,10 +596,16 @@ impl Runner {
             first.is_some() && tail.iter().all(|i| f(i) == first)
         };
         if same(|i| &i.diff_digest) {
-            return Ok(Some((StopReason::NoProgress, format!("the last {n} iterations left the same diff"))));
+            return Ok(Some((
+                StopReason::NoProgress,
+                format!("the last {n} iterations left the same diff"),
+            )));
         }
         if same(|i| &i.failing_digest) {
-            return Ok(Some((StopReason::NoProgress, format!("the last {n} iterations failed the same checks with the same findings"))));
+            return Ok(Some((
+                StopReason::NoProgress,
+                format!("the last {n} iterations failed the same checks with the same findings"),
+            )));
         }
         Ok(None)
     }
@@ -545,7 +631,10 @@ impl Runner {
             ("GYRE_RUN".to_string(), self.run.id.to_string()),
             ("GYRE_LOOP".to_string(), self.run.loop_name.clone()),
             ("GYRE_ITERATION".to_string(), iteration.to_string()),
-            ("GYRE_WORKTREE".to_string(), self.run.worktree.display().to_string()),
+            (
+                "GYRE_WORKTREE".to_string(),
+                self.run.worktree.display().to_string(),
+            ),
         ];
         let cwd = self.run.worktree.clone();
         let spawn = Spawn {
@@ -601,10 +690,29 @@ impl Runner {
                 None
             }
         };
-        let log = self.run_dir().join(format!("iter-{}", it.n)).join("maker.log");
-        self.note("maker", &format!("iteration {}: agent role `{role}` working in the worktree", it.n))?;
-        let (f, wall_bound) = self.spawn(argv, &binding.env, binding.timeout.0, stdin, log.clone(), it.n)?;
-        let spend = binding.spend.as_deref().and_then(|p| reported_spend(&f.stdout, p));
+        let log = self
+            .run_dir()
+            .join(format!("iter-{}", it.n))
+            .join("maker.log");
+        self.note(
+            "maker",
+            &format!(
+                "iteration {}: agent role `{role}` working in the worktree",
+                it.n
+            ),
+        )?;
+        let (f, wall_bound) = self.spawn(
+            argv,
+            &binding.env,
+            binding.timeout.0,
+            stdin,
+            log.clone(),
+            it.n,
+        )?;
+        let spend = binding
+            .spend
+            .as_deref()
+            .and_then(|p| reported_spend(&f.stdout, p));
         let record = MakerRecord {
             role: role.to_string(),
             exit: f.exit,
@@ -623,14 +731,38 @@ impl Runner {
             (Some(code), ..) => format!("exited {code}"),
             (None, ..) => "killed by a signal".to_string(),
         };
-        let spend_text = spend.map(|s| format!(", spent ${s:.2}")).unwrap_or_default();
-        self.note("maker", &format!("iteration {}: agent {status} in {:.1}s{spend_text}", it.n, f.duration.as_secs_f64()))?;
+        let spend_text = spend
+            .map(|s| format!(", spent ${s:.2}"))
+            .unwrap_or_default();
+        self.note(
+            "maker",
+            &format!(
+                "iteration {}: agent {status} in {:.1}s{spend_text}",
+                it.n,
+                f.duration.as_secs_f64()
+            ),
+        )?;
         let end = if f.stopped {
-            Some((StopReason::Stopped, "stopped on request (gyre stop) while the maker worked".into()))
+            Some((
+                StopReason::Stopped,
+                "stopped on request (gyre stop) while the maker worked".into(),
+            ))
         } else if f.timed_out && wall_bound {
-            Some((StopReason::Budget, format!("wall time reached max-wall-time {}", self.spec.guardrails.max_wall_time)))
-        } else if binding.spend.is_some() && spend.is_none() && self.spec.guardrails.max_spend_usd.is_some() {
-            Some((StopReason::Budget, "the agent reported no spend, so max-spend-usd cannot be enforced".into()))
+            Some((
+                StopReason::Budget,
+                format!(
+                    "wall time reached max-wall-time {}",
+                    self.spec.guardrails.max_wall_time
+                ),
+            ))
+        } else if binding.spend.is_some()
+            && spend.is_none()
+            && self.spec.guardrails.max_spend_usd.is_some()
+        {
+            Some((
+                StopReason::Budget,
+                "the agent reported no spend, so max-spend-usd cannot be enforced".into(),
+            ))
         } else {
             None
         };
@@ -640,25 +772,68 @@ impl Runner {
     async fn checks(
         &mut self,
         it: &IterationRecord,
-    ) -> Result<(Vec<CheckRecord>, worktree::Diff, Option<(StopReason, String)>), RunError> {
+    ) -> Result<
+        (
+            Vec<CheckRecord>,
+            worktree::Diff,
+            Option<(StopReason, String)>,
+        ),
+        RunError,
+    > {
         let dir = self.run_dir().join(format!("iter-{}", it.n));
         let mut records = Vec::new();
         let mut evidence: Vec<(String, String, PathBuf)> = Vec::new();
         let require = self.spec.recipe.goal.require.clone();
-        let required = |id: &StepId, default: bool| if require.is_empty() { default } else { require.contains(id) };
+        let required = |id: &StepId, default: bool| {
+            if require.is_empty() {
+                default
+            } else {
+                require.contains(id)
+            }
+        };
 
         for check in self.spec.recipe.check.clone() {
             let id = check.id();
-            let binding = self.ctx.project.commands.get(&check.role).cloned().ok_or_else(|| {
-                RunError::Refused(format!("command role `{}` is not bound in gyre.toml", check.role))
-            })?;
+            let binding = self
+                .ctx
+                .project
+                .commands
+                .get(&check.role)
+                .cloned()
+                .ok_or_else(|| {
+                    RunError::Refused(format!(
+                        "command role `{}` is not bound in gyre.toml",
+                        check.role
+                    ))
+                })?;
             let log = dir.join(format!("{id}.log"));
-            let (f, wall_bound) = self.spawn(binding.run.argv(), &binding.env, binding.timeout.0, None, log.clone(), it.n)?;
+            let (f, wall_bound) = self.spawn(
+                binding.run.argv(),
+                &binding.env,
+                binding.timeout.0,
+                None,
+                log.clone(),
+                it.n,
+            )?;
             if f.stopped {
-                return Ok((records, empty_diff(), Some((StopReason::Stopped, "stopped on request (gyre stop)".into()))));
+                return Ok((
+                    records,
+                    empty_diff(),
+                    Some((StopReason::Stopped, "stopped on request (gyre stop)".into())),
+                ));
             }
             if f.timed_out && wall_bound {
-                return Ok((records, empty_diff(), Some((StopReason::Budget, format!("wall time reached max-wall-time {}", self.spec.guardrails.max_wall_time)))));
+                return Ok((
+                    records,
+                    empty_diff(),
+                    Some((
+                        StopReason::Budget,
+                        format!(
+                            "wall time reached max-wall-time {}",
+                            self.spec.guardrails.max_wall_time
+                        ),
+                    )),
+                ));
             }
             let summary = match (f.exit, f.timed_out) {
                 (_, true) => format!("`{}` timed out after {}", check.role, binding.timeout),
@@ -666,7 +841,11 @@ impl Runner {
                 (Some(c), _) => format!("`{}` exited {c}", check.role),
                 (None, _) => format!("`{}` was killed by a signal", check.role),
             };
-            let truncated = if f.log_truncated { " (output truncated)" } else { "" };
+            let truncated = if f.log_truncated {
+                " (output truncated)"
+            } else {
+                ""
+            };
             self.note("check", &format!("{id}: {summary}{truncated}"))?;
             records.push(CheckRecord {
                 id: id.to_string(),
@@ -707,13 +886,26 @@ impl Runner {
                 });
             }
             let record = self.verify(&v.id, items, required(&v.id, true)).await?;
-            self.note("verify", &format!("{}: {} — {}", v.id, if record.passed { "pass" } else { "fail" }, record.summary))?;
+            self.note(
+                "verify",
+                &format!(
+                    "{}: {} — {}",
+                    v.id,
+                    if record.passed { "pass" } else { "fail" },
+                    record.summary
+                ),
+            )?;
             records.push(record);
         }
         Ok((records, diff, None))
     }
 
-    async fn verify(&mut self, id: &StepId, evidence: Vec<Evidence>, required: bool) -> Result<CheckRecord, RunError> {
+    async fn verify(
+        &mut self,
+        id: &StepId,
+        evidence: Vec<Evidence>,
+        required: bool,
+    ) -> Result<CheckRecord, RunError> {
         let (step, granted) = self.stages.get(id)?;
         let workspace = step.workspace.clone();
         let request = VerifyRequest {
@@ -725,7 +917,11 @@ impl Runner {
         let inv = step.plugin.verify(granted, request).await;
         self.run.totals.fuel += inv.usage.fuel_consumed;
         self.run.totals.plugin_calls += 1;
-        let denials: Vec<String> = inv.denials.iter().map(|d| format!("{}: {}", d.capability, d.detail)).collect();
+        let denials: Vec<String> = inv
+            .denials
+            .iter()
+            .map(|d| format!("{}: {}", d.capability, d.detail))
+            .collect();
         let mut record = CheckRecord {
             id: id.to_string(),
             kind: CheckKind::Verifier,
@@ -767,7 +963,10 @@ impl Runner {
         }
         if !denials.is_empty() {
             if record.passed {
-                record.summary = format!("counted as failed: the verifier was denied {}", denials.join("; "));
+                record.summary = format!(
+                    "counted as failed: the verifier was denied {}",
+                    denials.join("; ")
+                );
             }
             record.passed = false;
         }
@@ -779,7 +978,9 @@ impl Runner {
     async fn ship(&mut self) -> Result<Option<(StopReason, String)>, RunError> {
         let iterations = self.store.iterations(&self.run.id)?;
         let last = iterations.last();
-        let goal = last.map(|i| format!("goal met in iteration {}", i.n)).unwrap_or_default();
+        let goal = last
+            .map(|i| format!("goal met in iteration {}", i.n))
+            .unwrap_or_default();
         for step in self.spec.recipe.ship.clone() {
             if let Some(existing) = self.store.ship(&self.run.id, step.id.as_str())?
                 && existing.status == ShipStatus::Done
@@ -787,7 +988,10 @@ impl Runner {
                 continue;
             }
             if self.store.stop_requested(&self.run.id)? {
-                return Ok(Some((StopReason::Stopped, "stopped on request before shipping".into())));
+                return Ok(Some((
+                    StopReason::Stopped,
+                    "stopped on request before shipping".into(),
+                )));
             }
             let key = idempotency_key(&self.run.id, &step.id);
             let previous = self.store.ship(&self.run.id, step.id.as_str())?;
@@ -803,27 +1007,53 @@ impl Runner {
             let mut vars = self.vars(last.map_or(0, |i| i.n), String::new());
             vars.insert("goal", goal.clone());
             let t = self.run.totals;
-            vars.insert("usage", format!(
-                "{:.1}s active, {} fuel, ${:.2} agent spend",
-                t.active_ms as f64 / 1000.0, t.fuel, t.spend_usd
-            ));
+            vars.insert(
+                "usage",
+                format!(
+                    "{:.1}s active, {} fuel, ${:.2} agent spend",
+                    t.active_ms as f64 / 1000.0,
+                    t.fuel,
+                    t.spend_usd
+                ),
+            );
             vars.insert("idempotency-key", key);
             let result = match step.action() {
-                Some(ShipAction::Connector { operation, input, .. }) => {
+                Some(ShipAction::Connector {
+                    operation, input, ..
+                }) => {
                     let input = template::render_json(&input, &vars)
                         .map_err(|e| RunError::Config(format!("ship.{}.input: {e}", step.id)))?;
                     self.invoke(&step.id, &operation, &input).await
                 }
                 Some(ShipAction::Command(role)) => {
-                    let binding = self.ctx.project.commands.get(&role).cloned().ok_or_else(|| {
-                        RunError::Refused(format!("command role `{role}` is not bound in gyre.toml"))
-                    })?;
+                    let binding =
+                        self.ctx
+                            .project
+                            .commands
+                            .get(&role)
+                            .cloned()
+                            .ok_or_else(|| {
+                                RunError::Refused(format!(
+                                    "command role `{role}` is not bound in gyre.toml"
+                                ))
+                            })?;
                     let log = self.run_dir().join("ship").join(format!("{}.log", step.id));
-                    let (f, _) = self.spawn(binding.run.argv(), &binding.env, binding.timeout.0, None, log, 0)?;
+                    let (f, _) = self.spawn(
+                        binding.run.argv(),
+                        &binding.env,
+                        binding.timeout.0,
+                        None,
+                        log,
+                        0,
+                    )?;
                     if f.success() {
                         Ok(json!({ "exit": 0 }))
                     } else {
-                        Err(format!("`{role}` exited {:?}{}", f.exit, if f.timed_out { " (timed out)" } else { "" }))
+                        Err(format!(
+                            "`{role}` exited {:?}{}",
+                            f.exit,
+                            if f.timed_out { " (timed out)" } else { "" }
+                        ))
                     }
                 }
                 None => Err("neither a connector nor a command".into()),
@@ -831,7 +1061,10 @@ impl Runner {
             match result {
                 Ok(output) => {
                     record.status = ShipStatus::Done;
-                    self.note("ship", &format!("{}: done ({})", step.id, summarize(&output)))?;
+                    self.note(
+                        "ship",
+                        &format!("{}: done ({})", step.id, summarize(&output)),
+                    )?;
                     record.output = Some(output);
                     self.store.save_ship(&self.run.id, &record)?;
                 }
@@ -839,7 +1072,10 @@ impl Runner {
                     record.status = ShipStatus::Failed;
                     record.error = Some(e.clone());
                     self.store.save_ship(&self.run.id, &record)?;
-                    return Ok(Some((StopReason::Error, format!("ship step `{}` failed: {e}", step.id))));
+                    return Ok(Some((
+                        StopReason::Error,
+                        format!("ship step `{}` failed: {e}", step.id),
+                    )));
                 }
             }
         }
@@ -866,21 +1102,34 @@ fn empty_diff() -> worktree::Diff {
 /// regular file.
 fn read_evidence(path: &Path) -> Result<Vec<u8>, RunError> {
     let parent = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| RunError::Io(format!("{} names no file", path.display())))?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| RunError::Io(format!("{} names no file", path.display())))?;
     let dir = cap_std::fs::Dir::open_ambient_dir(parent, cap_std::ambient_authority())
         .map_err(|e| RunError::Io(format!("cannot open {}: {e}", parent.display())))?;
-    let meta = dir.symlink_metadata(name).map_err(|e| RunError::Io(format!("{}: {e}", path.display())))?;
+    let meta = dir
+        .symlink_metadata(name)
+        .map_err(|e| RunError::Io(format!("{}: {e}", path.display())))?;
     if !meta.is_file() {
-        return Err(RunError::Io(format!("{} is not a regular file", path.display())));
+        return Err(RunError::Io(format!(
+            "{} is not a regular file",
+            path.display()
+        )));
     }
-    dir.read(name).map_err(|e| RunError::Io(format!("{}: {e}", path.display())))
+    dir.read(name)
+        .map_err(|e| RunError::Io(format!("{}: {e}", path.display())))
 }
 
 /// The spend an agent reported: its stdout as JSON, or its last line.
 fn reported_spend(stdout: &[u8], pointer: &str) -> Option<f64> {
     let text = String::from_utf8_lossy(stdout);
     let whole = serde_json::from_str::<Value>(text.trim()).ok();
-    let last = || text.lines().rev().find(|l| !l.trim().is_empty()).and_then(|l| serde_json::from_str::<Value>(l).ok());
+    let last = || {
+        text.lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .and_then(|l| serde_json::from_str::<Value>(l).ok())
+    };
     let value = whole.or_else(last)?;
     let spend = value.pointer(pointer)?.as_f64()?;
     (spend.is_finite() && spend >= 0.0).then_some(spend)
@@ -934,7 +1183,11 @@ fn summarize(v: &Value) -> String {
         }
         other => {
             let s = other.to_string();
-            if s.len() > 80 { format!("{}…", &s[..s.floor_char_boundary(80)]) } else { s }
+            if s.len() > 80 {
+                format!("{}…", &s[..s.floor_char_boundary(80)])
+            } else {
+                s
+            }
         }
     }
 }
@@ -990,12 +1243,21 @@ mod tests {
 
     #[test]
     fn spend_is_read_from_the_whole_output_or_its_last_json_line() {
-        assert_eq!(reported_spend(br#"{"total_cost_usd": 0.25}"#, "/total_cost_usd"), Some(0.25));
+        assert_eq!(
+            reported_spend(br#"{"total_cost_usd": 0.25}"#, "/total_cost_usd"),
+            Some(0.25)
+        );
         let lines = b"working...\n{\"usage\": {\"usd\": 1.5}}\n\n";
         assert_eq!(reported_spend(lines, "/usage/usd"), Some(1.5));
         assert_eq!(reported_spend(b"no json here", "/total_cost_usd"), None);
-        assert_eq!(reported_spend(br#"{"total_cost_usd": -3}"#, "/total_cost_usd"), None);
-        assert_eq!(reported_spend(br#"{"total_cost_usd": "free"}"#, "/total_cost_usd"), None);
+        assert_eq!(
+            reported_spend(br#"{"total_cost_usd": -3}"#, "/total_cost_usd"),
+            None
+        );
+        assert_eq!(
+            reported_spend(br#"{"total_cost_usd": "free"}"#, "/total_cost_usd"),
+            None
+        );
     }
 
     #[test]
@@ -1014,7 +1276,10 @@ mod tests {
             finished_ms: Some(1),
         };
         let text = previous_text(&it);
-        assert!(text.contains("tests-green failed") && text.contains("test adds failed"), "{text}");
+        assert!(
+            text.contains("tests-green failed") && text.contains("test adds failed"),
+            "{text}"
+        );
         assert!(text.contains("/tmp/test.log"));
         assert!(!text.contains("diff-guard"));
     }

@@ -25,7 +25,8 @@ impl LoopSpec {
     pub fn find(project: &Project, name_or_path: &str) -> Result<Self, RunError> {
         if let Some((name, config)) = project.find_loop(name_or_path) {
             let path = project.path(&config.recipe);
-            let (recipe, text) = Recipe::load(&path).map_err(|e| RunError::Config(e.to_string()))?;
+            let (recipe, text) =
+                Recipe::load(&path).map_err(|e| RunError::Config(e.to_string()))?;
             return Self::build(project, Some(name), recipe, path, text);
         }
         let path = PathBuf::from(name_or_path);
@@ -34,7 +35,11 @@ impl LoopSpec {
             return Err(RunError::Config(format!(
                 "`{name_or_path}` is neither a loop in {} (known: {}) nor a recipe file",
                 project.root.join(gyre_recipe::project_file()).display(),
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
             )));
         }
         let path = std::path::absolute(&path).map_err(|e| RunError::Config(e.to_string()))?;
@@ -52,7 +57,13 @@ impl LoopSpec {
         let recipe = Recipe::parse(text, &recipe_path.display().to_string())
             .map_err(|e| RunError::Config(e.to_string()))?;
         let name = project.find_loop(loop_name).map(|(n, _)| n);
-        Self::build(project, name, recipe, recipe_path.to_path_buf(), text.to_string())
+        Self::build(
+            project,
+            name,
+            recipe,
+            recipe_path.to_path_buf(),
+            text.to_string(),
+        )
     }
 
     fn build(

@@ -73,9 +73,7 @@ impl Stages {
         for (id, step) in recipe.plugin_steps() {
             let refuse = |why: String| RunError::Refused(format!("step `{id}`: {why}"));
             let path = locate(&step.plugin, recipe_path, project).map_err(refuse)?;
-            let (plugin, _) = runtime
-                .load(&path)
-                .map_err(|e| refuse(format!("{e}")))?;
+            let (plugin, _) = runtime.load(&path).map_err(|e| refuse(format!("{e}")))?;
             let want = expected_kind(recipe, &id);
             if plugin.kind() != want {
                 return Err(refuse(format!(

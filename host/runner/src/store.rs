@@ -5,8 +5,10 @@
 //! the process being killed and the machine losing power. Several `gyre`
 //! processes (a run, `gyre stop`, `gyre runs`) may open it at once.
 
-use crate::record::{IterationRecord, Journal, Phase, RunRecord, ShipRecord, ShipStatus, StopReason};
 use crate::RunId;
+use crate::record::{
+    IterationRecord, Journal, Phase, RunRecord, ShipRecord, ShipStatus, StopReason,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 
@@ -69,8 +71,10 @@ impl Store {
         let conn = Connection::open(path).map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
         Ok(Self {
             conn,
@@ -85,7 +89,11 @@ impl Store {
         }
     }
 
-    fn decode<T: serde::de::DeserializeOwned>(&self, what: &str, text: &str) -> Result<T, StoreError> {
+    fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        text: &str,
+    ) -> Result<T, StoreError> {
         serde_json::from_str(text).map_err(|e| self.fail(format!("{what} is damaged: {e}")))
     }
 
@@ -94,7 +102,12 @@ impl Store {
         self.conn
             .execute(
                 "INSERT INTO runs(id, record, loop, created_ms) VALUES (?1, ?2, ?3, ?4)",
-                params![run.id.as_str(), record, run.loop_name, run.created_ms as i64],
+                params![
+                    run.id.as_str(),
+                    record,
+                    run.loop_name,
+                    run.created_ms as i64
+                ],
             )
             .map_err(|e| self.fail(e))?;
         Ok(())
@@ -117,7 +130,11 @@ impl Store {
     pub fn run(&self, id: &RunId) -> Result<Option<RunRecord>, StoreError> {
         let text: Option<String> = self
             .conn
-            .query_row("SELECT record FROM runs WHERE id = ?1", [id.as_str()], |r| r.get(0))
+            .query_row(
+                "SELECT record FROM runs WHERE id = ?1",
+                [id.as_str()],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(|e| self.fail(e))?;
         text.map(|t| self.decode("run record", &t)).transpose()
@@ -127,7 +144,10 @@ impl Store {
     /// characters).
     pub fn find_runs(&self, prefix: &str) -> Result<Vec<RunId>, StoreError> {
         let pattern = format!("{}%", prefix.replace(['%', '_'], ""));
-        self.ids("SELECT id FROM runs WHERE id LIKE ?1 ORDER BY created_ms", [pattern])
+        self.ids(
+            "SELECT id FROM runs WHERE id LIKE ?1 ORDER BY created_ms",
+            [pattern],
+        )
     }
 
     fn ids<P: rusqlite::Params>(&self, sql: &str, p: P) -> Result<Vec<RunId>, StoreError> {
@@ -144,35 +164,57 @@ impl Store {
 
     /// Runs, newest first; `limit` caps the count.
     pub fn runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
-        self.records("SELECT record FROM runs ORDER BY created_ms DESC, id DESC LIMIT ?1", [limit as i64])
+        self.records(
+            "SELECT record FROM runs ORDER BY created_ms DESC, id DESC LIMIT ?1",
+            [limit as i64],
+        )
     }
 
     /// Finished runs that stopped without meeting their goal, not yet dismissed.
     pub fn inbox(&self) -> Result<Vec<RunRecord>, StoreError> {
-        self.records("SELECT record FROM runs WHERE inbox = 1 ORDER BY created_ms DESC", [])
+        self.records(
+            "SELECT record FROM runs WHERE inbox = 1 ORDER BY created_ms DESC",
+            [],
+        )
     }
 
     pub fn dismiss(&self, id: &RunId) -> Result<bool, StoreError> {
         let n = self
             .conn
-            .execute("UPDATE runs SET inbox = 0 WHERE id = ?1 AND inbox = 1", [id.as_str()])
+            .execute(
+                "UPDATE runs SET inbox = 0 WHERE id = ?1 AND inbox = 1",
+                [id.as_str()],
+            )
             .map_err(|e| self.fail(e))?;
         Ok(n == 1)
     }
 
     /// Unfinished runs, oldest first.
     pub fn unfinished(&self) -> Result<Vec<RunRecord>, StoreError> {
-        self.records("SELECT record FROM runs WHERE finished = 0 ORDER BY created_ms", [])
+        self.records(
+            "SELECT record FROM runs WHERE finished = 0 ORDER BY created_ms",
+            [],
+        )
     }
 
     fn records<P: rusqlite::Params>(&self, sql: &str, p: P) -> Result<Vec<RunRecord>, StoreError> {
+        self.decoded("run record", sql, p)
+    }
+
+    /// Each row's first column, a JSON record, decoded.
+    fn decoded<T: serde::de::DeserializeOwned, P: rusqlite::Params>(
+        &self,
+        what: &str,
+        sql: &str,
+        p: P,
+    ) -> Result<Vec<T>, StoreError> {
         let mut stmt = self.conn.prepare(sql).map_err(|e| self.fail(e))?;
         let rows = stmt
             .query_map(p, |r| r.get::<_, String>(0))
             .map_err(|e| self.fail(e))?;
         let mut out = Vec::new();
         for row in rows {
-            out.push(self.decode("run record", &row.map_err(|e| self.fail(e))?)?);
+            out.push(self.decode(what, &row.map_err(|e| self.fail(e))?)?);
         }
         Ok(out)
     }
@@ -190,9 +232,11 @@ impl Store {
 
     pub fn stop_requested(&self, id: &RunId) -> Result<bool, StoreError> {
         self.conn
-            .query_row("SELECT stop_requested FROM runs WHERE id = ?1", [id.as_str()], |r| {
-                r.get::<_, bool>(0)
-            })
+            .query_row(
+                "SELECT stop_requested FROM runs WHERE id = ?1",
+                [id.as_str()],
+                |r| r.get::<_, bool>(0),
+            )
             .optional()
             .map(|v| v.unwrap_or(false))
             .map_err(|e| self.fail(e))
@@ -211,18 +255,11 @@ impl Store {
     }
 
     pub fn iterations(&self, run: &RunId) -> Result<Vec<IterationRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT record FROM iterations WHERE run = ?1 ORDER BY n")
-            .map_err(|e| self.fail(e))?;
-        let rows = stmt
-            .query_map([run.as_str()], |r| r.get::<_, String>(0))
-            .map_err(|e| self.fail(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(self.decode("iteration record", &row.map_err(|e| self.fail(e))?)?);
-        }
-        Ok(out)
+        self.decoded(
+            "iteration record",
+            "SELECT record FROM iterations WHERE run = ?1 ORDER BY n",
+            [run.as_str()],
+        )
     }
 
     pub fn save_ship(&self, run: &RunId, ship: &ShipRecord) -> Result<(), StoreError> {
@@ -238,18 +275,11 @@ impl Store {
     }
 
     pub fn ships(&self, run: &RunId) -> Result<Vec<ShipRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT record FROM ships WHERE run = ?1 ORDER BY rowid")
-            .map_err(|e| self.fail(e))?;
-        let rows = stmt
-            .query_map([run.as_str()], |r| r.get::<_, String>(0))
-            .map_err(|e| self.fail(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(self.decode("ship record", &row.map_err(|e| self.fail(e))?)?);
-        }
-        Ok(out)
+        self.decoded(
+            "ship record",
+            "SELECT record FROM ships WHERE run = ?1 ORDER BY rowid",
+            [run.as_str()],
+        )
     }
 
     pub fn ship(&self, run: &RunId, step: &str) -> Result<Option<ShipRecord>, StoreError> {
@@ -315,7 +345,11 @@ impl Store {
         })
     }
 
-    pub fn save_trigger_state(&self, loop_name: &str, state: &TriggerState) -> Result<(), StoreError> {
+    pub fn save_trigger_state(
+        &self,
+        loop_name: &str,
+        state: &TriggerState,
+    ) -> Result<(), StoreError> {
         let mut seen = state.seen.clone();
         if seen.len() > SEEN_EVENTS {
             seen.drain(..seen.len() - SEEN_EVENTS);
@@ -326,7 +360,12 @@ impl Store {
                 "INSERT INTO triggers(loop, cursor, last_poll_ms, seen) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(loop) DO UPDATE SET cursor = excluded.cursor,
                    last_poll_ms = excluded.last_poll_ms, seen = excluded.seen",
-                params![loop_name, state.cursor, state.last_poll_ms.map(|v| v as i64), seen],
+                params![
+                    loop_name,
+                    state.cursor,
+                    state.last_poll_ms.map(|v| v as i64),
+                    seen
+                ],
             )
             .map_err(|e| self.fail(e))?;
         Ok(())
@@ -395,14 +434,24 @@ mod tests {
         let inbox = store.inbox().unwrap();
         assert_eq!(inbox.len(), 1, "only the run that stopped short");
         assert_eq!(inbox[0].id.as_str(), "a1");
-        assert!(!store.request_stop(&a.id).unwrap(), "a finished run cannot be stopped");
+        assert!(
+            !store.request_stop(&a.id).unwrap(),
+            "a finished run cannot be stopped"
+        );
         assert!(store.dismiss(&a.id).unwrap());
         assert!(store.inbox().unwrap().is_empty());
         assert_eq!(store.find_runs("a").unwrap().len(), 1);
-        assert_eq!(store.find_runs("%").unwrap().len(), 2, "LIKE wildcards in a prefix are dropped, not matched");
+        assert_eq!(
+            store.find_runs("%").unwrap().len(),
+            2,
+            "LIKE wildcards in a prefix are dropped, not matched"
+        );
         // Another connection (another gyre process) sees the same state.
         let other = Store::open(&dir.join("runs.db")).unwrap();
-        assert_eq!(other.run(&b.id).unwrap().unwrap().reason, Some(StopReason::GoalMet));
+        assert_eq!(
+            other.run(&b.id).unwrap().unwrap().reason,
+            Some(StopReason::GoalMet)
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

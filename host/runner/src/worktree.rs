@@ -35,7 +35,9 @@ fn git(dir: &Path, args: &[&str]) -> Result<String, GitError> {
 
 /// The commit `HEAD` points at in `repo`.
 pub fn head(repo: &Path) -> Result<String, GitError> {
-    Ok(git(repo, &["rev-parse", "--verify", "HEAD^{commit}"])?.trim().to_string())
+    Ok(git(repo, &["rev-parse", "--verify", "HEAD^{commit}"])?
+        .trim()
+        .to_string())
 }
 
 /// Creates `path` as a worktree of `repo` on a new `branch` at `base`.
@@ -45,7 +47,16 @@ pub fn create(repo: &Path, path: &Path, branch: &str, base: &str) -> Result<(), 
         return Ok(());
     }
     let p = path.to_string_lossy();
-    let exists = git(repo, &["rev-parse", "--verify", "--quiet", &format!("refs/heads/{branch}")]).is_ok();
+    let exists = git(
+        repo,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("refs/heads/{branch}"),
+        ],
+    )
+    .is_ok();
     if exists {
         git(repo, &["worktree", "add", &p, branch])?;
     } else {
@@ -63,11 +74,15 @@ pub struct Diff {
 
 pub fn diff(worktree: &Path, base: &str) -> Result<Diff, GitError> {
     git(worktree, &["add", "-A"])?;
-    let text = git(worktree, &["diff", "--cached", "--no-color", "--no-ext-diff", base])?;
+    let text = git(
+        worktree,
+        &["diff", "--cached", "--no-color", "--no-ext-diff", base],
+    )?;
     let lines = text
         .lines()
         .filter(|l| {
-            (l.starts_with('+') && !l.starts_with("+++")) || (l.starts_with('-') && !l.starts_with("---"))
+            (l.starts_with('+') && !l.starts_with("+++"))
+                || (l.starts_with('-') && !l.starts_with("---"))
         })
         .count() as u64;
     Ok(Diff {
@@ -106,7 +121,11 @@ pub fn remove(repo: &Path, path: &Path) -> Result<(), GitError> {
     if !path.exists() {
         return Ok(());
     }
-    git(repo, &["worktree", "remove", "--force", &path.to_string_lossy()]).map(|_| ())
+    git(
+        repo,
+        &["worktree", "remove", "--force", &path.to_string_lossy()],
+    )
+    .map(|_| ())
 }
 
 /// Where run `id`'s worktree lives under the state directory.

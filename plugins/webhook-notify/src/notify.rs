@@ -130,7 +130,14 @@ pub fn operations() -> Vec<Operation> {
 /// The JSON message for a `notify` input.
 pub fn message(input: &Value) -> Result<Value, PluginError> {
     let f = Fields::input(input)?;
-    f.deny_unknown(&["text", "blocks", "username", "icon_emoji", "channel", "idempotency-key"])?;
+    f.deny_unknown(&[
+        "text",
+        "blocks",
+        "username",
+        "icon_emoji",
+        "channel",
+        "idempotency-key",
+    ])?;
     let text = f.required("text", f.str("text")?)?;
     if text.trim().is_empty() {
         return Err(f.error("text", "must not be empty"));

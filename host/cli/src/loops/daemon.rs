@@ -24,9 +24,9 @@ pub fn run(args: DaemonArgs, dirs: &Dirs) -> Result<Exit> {
 pub fn serve_one(project: Project, target: &str, dirs: &Dirs) -> Result<Exit> {
     let name = match project.find_loop(target) {
         Some((name, _)) => name,
-        None => target.parse::<LoopName>().map_err(|e| {
-            anyhow::anyhow!("{e}; to run a recipe file directly, pass --once")
-        })?,
+        None => target
+            .parse::<LoopName>()
+            .map_err(|e| anyhow::anyhow!("{e}; to run a recipe file directly, pass --once"))?,
     };
     serve(project, Some(name), dirs)
 }

@@ -71,7 +71,10 @@ pub fn runs(args: RunsArgs) -> Result<Exit> {
         println!("no runs yet");
         return Ok(Exit::Success);
     }
-    println!("{:<15}  {:<16}  {:<20}  {:>5}  {:<16}", "RUN", "LOOP", "STATUS", "ITERS", "STARTED (UTC)");
+    println!(
+        "{:<15}  {:<16}  {:<20}  {:>5}  {:<16}",
+        "RUN", "LOOP", "STATUS", "ITERS", "STARTED (UTC)"
+    );
     for r in &runs {
         let iterations = store.iterations(&r.id)?.len();
         println!(
@@ -113,12 +116,20 @@ pub fn show(args: ShowArgs) -> Result<Exit> {
     }
     let live = run::is_live(&project.state_dir(), &id);
     println!("run      {}", run.id);
-    println!("loop     {} (recipe {})", run.loop_name, run.recipe_path.display());
+    println!(
+        "loop     {} (recipe {})",
+        run.loop_name,
+        run.recipe_path.display()
+    );
     println!("status   {}", status(&run, live));
     if let Some(d) = &run.detail {
         println!("         {}", clean(d));
     }
-    println!("branch   {} from {}", run.branch, &run.base[..run.base.len().min(12)]);
+    println!(
+        "branch   {} from {}",
+        run.branch,
+        &run.base[..run.base.len().min(12)]
+    );
     if let Some(c) = &run.commit {
         println!("commit   {c}");
     }
@@ -139,7 +150,12 @@ pub fn show(args: ShowArgs) -> Result<Exit> {
     print_ships(&ships);
     println!("\njournal");
     for j in &journal {
-        println!("  {} {:<10} {}", super::clock(j.at_ms), j.kind, clean(&j.message));
+        println!(
+            "  {} {:<10} {}",
+            super::clock(j.at_ms),
+            j.kind,
+            clean(&j.message)
+        );
     }
     Ok(Exit::Success)
 }
@@ -152,13 +168,21 @@ fn print_iteration(it: &IterationRecord) {
     };
     println!("\niteration {}: {goal}", it.n);
     if let Some(m) = &it.maker {
-        let spend = m.spend_usd.map(|s| format!(", ${s:.2}")).unwrap_or_default();
+        let spend = m
+            .spend_usd
+            .map(|s| format!(", ${s:.2}"))
+            .unwrap_or_default();
         let exit = match (m.exit, m.timed_out) {
             (_, true) => "timed out".to_string(),
             (Some(c), _) => format!("exit {c}"),
             (None, _) => "killed".to_string(),
         };
-        println!("  maker    {} ({exit}, {:.1}s{spend}) log {}", m.role, m.duration_ms as f64 / 1000.0, m.log.display());
+        println!(
+            "  maker    {} ({exit}, {:.1}s{spend}) log {}",
+            m.role,
+            m.duration_ms as f64 / 1000.0,
+            m.log.display()
+        );
     }
     if let Some(lines) = it.diff_lines {
         println!("  diff     {lines} changed line(s)");
@@ -170,7 +194,11 @@ fn print_iteration(it: &IterationRecord) {
             CheckKind::Verifier => "verifier",
         };
         let optional = if c.required { "" } else { " (not required)" };
-        println!("  {mark}     {} [{kind}{optional}] {}", c.id, clean(&c.summary));
+        println!(
+            "  {mark}     {} [{kind}{optional}] {}",
+            c.id,
+            clean(&c.summary)
+        );
         for f in c.findings.iter().take(10) {
             let at = match (&f.file, f.line) {
                 (Some(file), Some(line)) => format!(" {file}:{line}"),
@@ -199,7 +227,10 @@ fn print_ships(ships: &[ShipRecord]) {
             (Some(o), _) => clean(&o.to_string()),
             _ => String::new(),
         };
-        println!("  {:<10} {:?} (attempts {}, key {}) {what}", s.step, s.status, s.attempts, s.idempotency_key);
+        println!(
+            "  {:<10} {:?} (attempts {}, key {}) {what}",
+            s.step, s.status, s.attempts, s.idempotency_key
+        );
     }
 }
 
@@ -227,7 +258,10 @@ pub fn stop(args: StopArgs) -> Result<Exit> {
             if run::is_live(&project.state_dir(), &id) {
                 println!("stopping {id}: its process ends the current step and records `stopped`");
             } else {
-                println!("{id} is not live; it ends as `stopped` when resumed (gyre resume {})", short(id.as_str()));
+                println!(
+                    "{id} is not live; it ends as `stopped` when resumed (gyre resume {})",
+                    short(id.as_str())
+                );
             }
         } else {
             println!("{id} has already finished");
@@ -288,7 +322,11 @@ pub fn inbox(args: InboxArgs) -> Result<Exit> {
         }
         if let Some(last) = store.iterations(&r.id)?.last() {
             for c in last.checks.iter().flatten().filter(|c| !c.passed) {
-                let evidence = c.evidence.as_ref().map(|p| format!(" ({})", p.display())).unwrap_or_default();
+                let evidence = c
+                    .evidence
+                    .as_ref()
+                    .map(|p| format!(" ({})", p.display()))
+                    .unwrap_or_default();
                 println!("    failing {}: {}{evidence}", c.id, clean(&c.summary));
             }
         }

@@ -33,11 +33,7 @@ impl ProjectArgs {
 }
 
 /// A runtime context for runs; `observer` sees each journal entry.
-pub fn context(
-    project: Project,
-    dirs: &Dirs,
-    observer: gyre_runner::Observer,
-) -> Result<Context> {
+pub fn context(project: Project, dirs: &Dirs, observer: gyre_runner::Observer) -> Result<Context> {
     let runtime = Runtime::new(RuntimeConfig {
         cache_dir: dirs.cache.clone(),
         state_dir: Some(dirs.state.clone()),

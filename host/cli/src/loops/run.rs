@@ -86,8 +86,9 @@ pub fn run(args: RunArgs, dirs: &Dirs) -> Result<Exit> {
     }
     let spec = LoopSpec::find(&project, &args.target)?;
     let event = match &args.event {
-        Some(text) => serde_json::from_str(text)
-            .map_err(|e| anyhow::anyhow!("--event: not JSON: {e}"))?,
+        Some(text) => {
+            serde_json::from_str(text).map_err(|e| anyhow::anyhow!("--event: not JSON: {e}"))?
+        }
         None => json!({"id": "manual", "kind": "manual", "payload": {}}),
     };
     let ctx = context(project, dirs, printer(args.json))?;
