@@ -241,12 +241,16 @@ impl Effective {
             }
             keep
         });
-        self.dirs.retain(|d| {
-            let keep = step.directories.iter().any(|r| r.guest == d.guest);
-            if !keep {
+        self.dirs.retain_mut(|d| {
+            let Some(request) = step.directories.iter().find(|r| r.guest == d.guest) else {
                 notes.push(format!("not requested by this step: directory {}", d.guest));
+                return false;
+            };
+            // A step that asked to read gets to read only.
+            if request.access == crate::Access::ReadOnly {
+                d.access = crate::Access::ReadOnly;
             }
-            keep
+            true
         });
         self.notes.extend(notes);
         self.http_stage = Some(step.http.clone());

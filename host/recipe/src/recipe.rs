@@ -366,6 +366,13 @@ impl Recipe {
             }
         }
         let g = &self.guardrails;
+        if g.no_progress == 1 {
+            return bad(
+                "guardrails.no-progress",
+                "must be 0 (off) or at least 2: it counts iterations in a row that look alike"
+                    .into(),
+            );
+        }
         if g.max_iterations == 0 || g.max_iterations > MAX_ITERATIONS {
             return bad(
                 "guardrails.max-iterations",

@@ -9,8 +9,8 @@
 use crate::run::{self, Context};
 use crate::spec::LoopSpec;
 use crate::stages::Stages;
-use crate::store::{Store, TriggerState};
-use crate::{RunError, now_ms};
+use crate::store::{Accepted, Store, TriggerState};
+use crate::{RunError, RunId, now_ms};
 use bytes::Bytes;
 use gyre_manifest::{LoopName, StepId};
 use gyre_recipe::{MissedFires, Overlap};
@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Notify, Semaphore};
 
 /// A loop's trigger, loaded and granted.
 struct Trigger {
@@ -33,13 +33,6 @@ struct Trigger {
     granted: Granted,
     config: String,
     firing: Firing,
-}
-
-/// Something that should start a run.
-#[derive(Debug)]
-pub struct Fire {
-    pub loop_name: LoopName,
-    pub event: Value,
 }
 
 /// Webhook calls into plugins at once; beyond it, 429.
@@ -56,16 +49,8 @@ pub struct Daemon {
     notice: Arc<dyn Fn(&str) + Send + Sync>,
     /// Loops with a live run.
     live: Mutex<HashSet<LoopName>>,
-}
-
-/// What became of a fire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Enqueued {
-    Queued,
-    /// The loop has a live run and its policy skips overlapping fires.
-    Skipped,
-    /// The queue is full.
-    Full,
+    /// Wakes the dispatcher when a fire is queued.
+    queued: Notify,
 }
 
 async fn load_trigger(ctx: &Context, name: &LoopName) -> Result<Option<Trigger>, RunError> {
@@ -168,6 +153,7 @@ impl Daemon {
             store,
             notice,
             live: Mutex::default(),
+            queued: Notify::new(),
         })
     }
 
@@ -211,8 +197,12 @@ impl Daemon {
         listener: Option<tokio::net::TcpListener>,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<(), RunError> {
-        let config = self.ctx.project.daemon.clone();
-        let (tx, rx) = mpsc::channel::<Fire>(config.queue);
+        if let Ok(store) = self.store.lock() {
+            let lost = store.requeue_lost_fires()?;
+            if lost > 0 {
+                tracing::warn!("{lost} fire(s) whose run never started are queued again");
+            }
+        }
         let this = Arc::new(self);
 
         // Runs a crashed process left behind come first.
@@ -228,21 +218,25 @@ impl Daemon {
         let mut tasks = vec![orphans];
         for t in this.triggers.values() {
             if let Some(every) = period(&t.firing) {
-                tasks.push(tokio::spawn(this.clone().schedule(
-                    t.clone(),
-                    every,
-                    tx.clone(),
-                )));
+                tasks.push(tokio::spawn(this.clone().schedule(t.clone(), every)));
             }
         }
         if let Some(listener) = listener {
-            tasks.push(tokio::spawn(this.clone().webhooks(listener, tx.clone())));
+            tasks.push(tokio::spawn(this.clone().webhooks(listener)));
         }
-        drop(tx);
-        tasks.push(tokio::spawn(this.clone().dispatch(rx)));
+        tasks.push(tokio::spawn(this.clone().dispatch()));
         shutdown.await;
         for t in tasks {
             t.abort();
+        }
+        // Live runs are interrupted, not stopped: they resume on the next
+        // start. Their commands go now rather than run on unattended.
+        if let Ok(store) = this.store.lock() {
+            for run in store.unfinished().unwrap_or_default() {
+                if let Some(pgid) = run.child_pgid {
+                    crate::process::kill_leftover(pgid, &run.worktree);
+                }
+            }
         }
         Ok(())
     }
@@ -260,27 +254,7 @@ impl Daemon {
             .unwrap_or_default()
     }
 
-    fn save_trigger_state(&self, name: &LoopName, state: &TriggerState) {
-        if let Ok(s) = self.store.lock()
-            && let Err(e) = s.save_trigger_state(name.as_str(), state)
-        {
-            tracing::error!("{e}");
-        }
-    }
-
-    /// Keeps events not seen before, remembering them.
-    fn fresh(&self, state: &mut TriggerState, events: Vec<Event>) -> Vec<Event> {
-        let mut out = Vec::new();
-        for e in events {
-            if !state.seen.contains(&e.id) {
-                state.seen.push(e.id.clone());
-                out.push(e);
-            }
-        }
-        out
-    }
-
-    async fn schedule(self: Arc<Self>, t: Arc<Trigger>, every: Duration, tx: mpsc::Sender<Fire>) {
+    async fn schedule(self: Arc<Self>, t: Arc<Trigger>, every: Duration) {
         let policy = self
             .ctx
             .project
@@ -288,14 +262,18 @@ impl Daemon {
             .get(&t.name)
             .map(|l| l.schedule.clone())
             .unwrap_or_default();
+        // Only clock-driven triggers owe fires for time the daemon was down;
+        // a poll trigger's events are distinct work items, never coalesced.
+        let clock = matches!(t.firing, Firing::Cron(_) | Firing::Interval(_));
         let mut first = true;
         loop {
             let mut state = self.trigger_state(&t.name);
             let now = now_ms();
-            let missed = first
-                && state
-                    .last_poll_ms
-                    .is_some_and(|last| now.saturating_sub(last) > 2 * every.as_millis() as u64);
+            let missed = clock
+                && first
+                && state.last_poll_ms.is_some_and(|last| {
+                    now.saturating_sub(last) > (every.as_millis() as u64).saturating_mul(2)
+                });
             let inv = t
                 .plugin
                 .poll(&t.granted, &t.config, state.cursor.as_deref(), now)
@@ -306,8 +284,7 @@ impl Daemon {
                         state.cursor = result.cursor;
                     }
                     state.last_poll_ms = Some(now);
-                    let mut events = self.fresh(&mut state, result.events);
-                    self.save_trigger_state(&t.name, &state);
+                    let mut events = result.events;
                     if missed && !events.is_empty() {
                         match policy.missed {
                             MissedFires::Skip => {
@@ -327,13 +304,12 @@ impl Daemon {
                             }
                         }
                     }
-                    for e in events {
-                        let wait = jitter(policy.jitter);
-                        if !wait.is_zero() {
-                            tokio::time::sleep(wait).await;
-                        }
-                        let _ = self.enqueue(&tx, &t.name, e);
+                    let wait = jitter(policy.jitter);
+                    if !events.is_empty() && !wait.is_zero() {
+                        tokio::time::sleep(wait).await;
                     }
+                    // The cursor moves only with the fires it produced.
+                    let _ = self.accept(&t.name, events, Some(&state));
                 }
                 Ok(Err(e)) => self.say(&format!("loop {}: trigger poll failed: {e:?}", t.name)),
                 Err(f) => self.say(&format!("loop {}: trigger poll failed: {f}", t.name)),
@@ -356,74 +332,120 @@ impl Daemon {
         self.live.lock().map(|l| l.contains(name)).unwrap_or(true)
     }
 
-    fn enqueue(&self, tx: &mpsc::Sender<Fire>, name: &LoopName, e: Event) -> Enqueued {
-        if self.overlap(name) == Overlap::Skip && self.is_live(name) {
-            self.say(&format!(
-                "loop {name}: a run is live; event {} is skipped (overlap = \"skip\")",
-                e.id
-            ));
-            return Enqueued::Skipped;
-        }
-        let payload: Value =
-            serde_json::from_str(&e.payload).unwrap_or(Value::String(e.payload.clone()));
-        let fire = Fire {
-            loop_name: name.clone(),
-            event: json!({"id": e.id, "kind": e.kind, "payload": payload}),
-        };
-        match tx.try_send(fire) {
-            Ok(()) => Enqueued::Queued,
-            Err(_) => {
+    /// Queues `events` durably (with the trigger state, when given). A
+    /// loop with a live run and `overlap = "skip"` takes none.
+    fn accept(
+        &self,
+        name: &LoopName,
+        events: Vec<Event>,
+        state: Option<&TriggerState>,
+    ) -> Result<Accepted, RunError> {
+        let skip = self.overlap(name) == Overlap::Skip && self.is_live(name);
+        let offered: Vec<(String, Value)> = if skip {
+            for e in &events {
                 self.say(&format!(
-                    "loop {name}: the fire queue is full; dropped event {}",
+                    "loop {name}: a run is live; event {} is skipped (overlap = \"skip\")",
                     e.id
                 ));
-                Enqueued::Full
             }
+            Vec::new()
+        } else {
+            events
+                .into_iter()
+                .map(|e| {
+                    let payload: Value = serde_json::from_str(&e.payload)
+                        .unwrap_or(Value::String(e.payload.clone()));
+                    let event = json!({"id": e.id, "kind": e.kind, "payload": payload});
+                    (e.id, event)
+                })
+                .collect()
+        };
+        let accepted = {
+            let store = self
+                .store
+                .lock()
+                .map_err(|_| RunError::Io("the daemon's database handle is poisoned".into()))?;
+            store.accept_fires(
+                name.as_str(),
+                &offered,
+                state,
+                self.ctx.project.daemon.queue,
+            )?
+        };
+        if accepted.full {
+            self.say(&format!(
+                "loop {name}: the fire queue is full; {} event(s) refused",
+                offered.len()
+            ));
         }
+        if accepted.queued > 0 {
+            self.queued.notify_one();
+        }
+        Ok(accepted)
     }
 
-    /// Starts fires in order. A fire waits (out of the queue, so the queue
-    /// stays bounded) for its loop's live run to end and for a run slot.
-    async fn dispatch(self: Arc<Self>, mut rx: mpsc::Receiver<Fire>) {
+    /// Starts queued fires, oldest first, as run slots free up. A fire
+    /// whose loop has a live run waits (or, with `overlap = "skip"`, is
+    /// dropped) without holding up other loops' fires.
+    async fn dispatch(self: Arc<Self>) {
         let slots = Arc::new(Semaphore::new(self.ctx.project.daemon.max_runs));
-        'fires: while let Some(fire) = rx.recv().await {
-            while self.is_live(&fire.loop_name) {
-                if self.overlap(&fire.loop_name) == Overlap::Skip {
-                    self.say(&format!(
-                        "loop {}: a run is live; a fire is skipped (overlap = \"skip\")",
-                        fire.loop_name
-                    ));
-                    continue 'fires;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            let Ok(slot) = slots.clone().acquire_owned().await else {
-                return;
+        loop {
+            let pending = match self.store.lock() {
+                Ok(store) => store.pending_fires().unwrap_or_default(),
+                Err(_) => return,
             };
-            let Some(spec) = self.triggers.get(&fire.loop_name).map(|t| t.spec.clone()) else {
-                continue;
-            };
-            if let Ok(mut live) = self.live.lock() {
-                live.insert(fire.loop_name.clone());
+            for fire in pending {
+                let Ok(name) = fire.loop_name.parse::<LoopName>() else {
+                    continue;
+                };
+                let Some(spec) = self.triggers.get(&name).map(|t| t.spec.clone()) else {
+                    continue;
+                };
+                if self.is_live(&name) {
+                    if self.overlap(&name) == Overlap::Skip {
+                        self.say(&format!(
+                            "loop {name}: a run is live; a fire is skipped (overlap = \"skip\")"
+                        ));
+                        if let Ok(store) = self.store.lock() {
+                            let _ = store.fire_handled(fire.seq, "skipped", None);
+                        }
+                    }
+                    continue;
+                }
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    break;
+                };
+                let id = RunId::new();
+                // The fire names its run before the run exists: if the daemon
+                // dies in between, the next start queues the fire again.
+                let marked = match self.store.lock() {
+                    Ok(store) => store.fire_handled(fire.seq, "started", Some(&id)).is_ok(),
+                    Err(_) => false,
+                };
+                if !marked {
+                    continue;
+                }
+                if let Ok(mut live) = self.live.lock() {
+                    live.insert(name.clone());
+                }
+                let this = self.clone();
+                tokio::spawn(async move {
+                    let ctx = this.ctx.clone();
+                    if let Err(e) = run::start_as(&ctx, spec, fire.event, id).await {
+                        this.say(&format!("loop {name}: the run could not start: {e}"));
+                    }
+                    if let Ok(mut live) = this.live.lock() {
+                        live.remove(&name);
+                    }
+                    drop(slot);
+                    this.queued.notify_one();
+                });
             }
-            let this = self.clone();
-            tokio::spawn(async move {
-                let ctx = this.ctx.clone();
-                if let Err(e) = run::start(&ctx, spec, fire.event).await {
-                    this.say(&format!(
-                        "loop {}: the run could not start: {e}",
-                        fire.loop_name
-                    ));
-                }
-                if let Ok(mut live) = this.live.lock() {
-                    live.remove(&fire.loop_name);
-                }
-                drop(slot);
-            });
+            let _ = tokio::time::timeout(Duration::from_millis(500), self.queued.notified()).await;
         }
     }
 
-    async fn webhooks(self: Arc<Self>, listener: tokio::net::TcpListener, tx: mpsc::Sender<Fire>) {
+    async fn webhooks(self: Arc<Self>, listener: tokio::net::TcpListener) {
         let connections = Arc::new(Semaphore::new(CONNECTIONS));
         let calls = Arc::new(Semaphore::new(WEBHOOK_CALLS));
         loop {
@@ -434,14 +456,12 @@ impl Daemon {
                 continue;
             };
             let this = self.clone();
-            let tx = tx.clone();
             let calls = calls.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req| {
                     let this = this.clone();
-                    let tx = tx.clone();
                     let calls = calls.clone();
-                    async move { Ok::<_, std::convert::Infallible>(this.hook(req, &tx, &calls).await) }
+                    async move { Ok::<_, std::convert::Infallible>(this.hook(req, &calls).await) }
                 });
                 let io = hyper_util::rt::TokioIo::new(stream);
                 let conn = hyper::server::conn::http1::Builder::new()
@@ -455,12 +475,7 @@ impl Daemon {
         }
     }
 
-    async fn hook(
-        &self,
-        req: Request<Incoming>,
-        tx: &mpsc::Sender<Fire>,
-        calls: &Semaphore,
-    ) -> Response<Full<Bytes>> {
+    async fn hook(&self, req: Request<Incoming>, calls: &Semaphore) -> Response<Full<Bytes>> {
         let reply = |status: StatusCode, message: &str| {
             let mut r = Response::new(Full::new(Bytes::from(format!("{message}\n"))));
             *r.status_mut() = status;
@@ -485,7 +500,13 @@ impl Daemon {
             );
         };
         // Full queue: say so before reading the body or calling the plugin.
-        if tx.capacity() == 0 {
+        let pending = self
+            .store
+            .lock()
+            .ok()
+            .and_then(|s| s.pending_fires().ok())
+            .map_or(0, |p| p.len());
+        if pending >= self.ctx.project.daemon.queue {
             let mut r = reply(
                 StatusCode::TOO_MANY_REQUESTS,
                 "the fire queue is full; retry later",
@@ -547,31 +568,36 @@ impl Daemon {
                 return reply(StatusCode::INTERNAL_SERVER_ERROR, "the trigger failed");
             }
         };
-        let mut state = self.trigger_state(&t.name);
-        let events = self.fresh(&mut state, events);
-        self.save_trigger_state(&t.name, &state);
-        let (mut queued, mut skipped) = (0, 0);
-        for e in events {
-            match self.enqueue(tx, &t.name, e) {
-                Enqueued::Queued => queued += 1,
-                Enqueued::Skipped => skipped += 1,
-                Enqueued::Full => {
-                    let mut r = reply(
-                        StatusCode::TOO_MANY_REQUESTS,
-                        "the fire queue is full; retry later",
-                    );
-                    r.headers_mut()
-                        .insert("retry-after", hyper::header::HeaderValue::from_static("5"));
-                    return r;
-                }
+        // 202 only once the fires are durable: a delivery acknowledged is
+        // never lost to a restart.
+        match self.accept(&t.name, events, None) {
+            Err(e) => {
+                self.say(&format!("loop {}: {e}", t.name));
+                reply(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!("cannot queue the delivery ({e}); retry later"),
+                )
             }
-        }
-        if queued == 0 && skipped > 0 {
-            return reply(
+            Ok(a) if a.full => {
+                let mut r = reply(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "the fire queue is full; retry later",
+                );
+                r.headers_mut()
+                    .insert("retry-after", hyper::header::HeaderValue::from_static("5"));
+                r
+            }
+            Ok(a) if a.queued == 0 && a.duplicates == 0 => reply(
                 StatusCode::OK,
                 "skipped: a run of this loop is live (overlap = \"skip\")",
-            );
+            ),
+            Ok(a) => reply(
+                StatusCode::ACCEPTED,
+                &format!(
+                    "{} event(s) queued, {} already seen",
+                    a.queued, a.duplicates
+                ),
+            ),
         }
-        reply(StatusCode::ACCEPTED, &format!("{queued} event(s) queued"))
     }
 }

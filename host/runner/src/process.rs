@@ -102,6 +102,24 @@ fn drain(
     })
 }
 
+/// Whether process `pid` (our child) has exited, without reaping it.
+fn exited(pid: i32) -> bool {
+    // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid(2),
+    // which only writes into it.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid on our own child with WNOWAIT leaves it unreaped.
+    let rc = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    // SAFETY: si_pid is set by waitid when a child changed state.
+    rc == 0 && unsafe { info.si_pid() } != 0
+}
+
 /// Kills a whole process group.
 pub fn kill_group(pgid: i32) {
     if pgid > 1 {
@@ -196,8 +214,11 @@ pub fn run(
 
     let mut finished = Finished::default();
     let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break Some(status);
+        if exited(pgid) {
+            // The leader is a zombie now, so its group id cannot be reused:
+            // end whatever it left in its group, then reap it.
+            kill_group(pgid);
+            break Some(child.wait()?);
         }
         if start.elapsed() >= spawn.timeout {
             finished.timed_out = true;
@@ -212,12 +233,17 @@ pub fn run(
     if status.is_none() {
         kill_group(pgid);
         let _ = child.wait();
-    } else {
-        // The leader exited; anything it left in its group goes too.
-        kill_group(pgid);
     }
+    // A process that left the group (setsid) may hold the pipes open: wait
+    // for the output a little, then go on without it.
+    let deadline = Instant::now() + Duration::from_secs(5);
     for r in readers {
-        let _ = r.join();
+        while !r.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if r.is_finished() {
+            let _ = r.join();
+        }
     }
     finished.exit = status.and_then(|s| s.code());
     finished.duration = start.elapsed();

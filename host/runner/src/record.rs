@@ -70,6 +70,11 @@ pub struct Totals {
 pub struct RunRecord {
     pub id: RunId,
     pub loop_name: String,
+    /// Whether the run belongs to a loop of the project config (and so may
+    /// use its grants). A recipe file run directly never does, whatever
+    /// name it gives itself.
+    #[serde(default)]
+    pub configured: bool,
     pub recipe_path: PathBuf,
     /// The recipe as it was when the run started; a resumed run follows it
     /// even if the file changed since.
@@ -128,6 +133,9 @@ pub struct CheckRecord {
     pub score: Option<f64>,
     /// The evidence file (commands) or none.
     pub evidence: Option<PathBuf>,
+    /// A command's output, digits dropped, hashed (for no-progress).
+    #[serde(default)]
+    pub output_digest: Option<String>,
     pub fuel: u64,
     pub duration_ms: u64,
     /// What the sandbox refused this plugin.

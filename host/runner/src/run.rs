@@ -96,11 +96,24 @@ pub struct Runner {
     _lock: RunLock,
     segment: Instant,
     active_before: u64,
+    /// What the sandbox refused the last connector call.
+    last_denials: Vec<String>,
 }
 
 /// Starts a new run of `spec` for `event` and drives it to its end.
 pub async fn start(ctx: &Context, spec: LoopSpec, event: Value) -> Result<RunRecord, RunError> {
-    let mut runner = Runner::create(ctx, spec, event)?;
+    start_as(ctx, spec, event, RunId::new()).await
+}
+
+/// [`start`] with an id chosen beforehand (the daemon records it on the
+/// fire first, so a fire is never lost between the two writes).
+pub async fn start_as(
+    ctx: &Context,
+    spec: LoopSpec,
+    event: Value,
+    id: RunId,
+) -> Result<RunRecord, RunError> {
+    let mut runner = Runner::create(ctx, spec, event, id)?;
     runner.drive().await
 }
 
@@ -119,20 +132,56 @@ pub async fn resume_orphans(ctx: &Context) -> Result<Vec<RunRecord>, RunError> {
         if is_live(&ctx.state_dir(), &run.id) {
             continue;
         }
-        done.push(resume(ctx, &run.id).await?);
+        match resume(ctx, &run.id).await {
+            Ok(r) => done.push(r),
+            // Every run ends with a recorded reason, even one that can no
+            // longer be resumed (a role unbound since, a plugin removed).
+            Err(e) => {
+                tracing::error!(run = %run.id, "cannot resume: {e}");
+                if let Some(r) = abandon(ctx, &run.id, &format!("cannot resume: {e}"))? {
+                    done.push(r);
+                }
+            }
+        }
     }
     Ok(done)
 }
 
+/// Ends run `id` with `error` without running anything, if no process
+/// holds it.
+pub fn abandon(ctx: &Context, id: &RunId, detail: &str) -> Result<Option<RunRecord>, RunError> {
+    let store = ctx.open_store()?;
+    let Some(_lock) = claim(&ctx.state_dir(), id)? else {
+        return Ok(None);
+    };
+    let Some(mut run) = store.run(id)? else {
+        return Ok(None);
+    };
+    if run.phase == Phase::Finished {
+        return Ok(Some(run));
+    }
+    if let Some(pgid) = run.child_pgid.take() {
+        process::kill_leftover(pgid, &run.worktree);
+    }
+    run.phase = Phase::Finished;
+    run.reason = Some(StopReason::Error);
+    run.detail = Some(detail.to_string());
+    run.finished_ms = Some(now_ms());
+    run.worktree_kept = run.worktree.exists();
+    store.save_run(&run)?;
+    let entry = store.journal(id, "finished", &format!("error: {detail}"))?;
+    (ctx.observer)(&run, &entry);
+    Ok(Some(run))
+}
+
 impl Runner {
-    fn create(ctx: &Context, spec: LoopSpec, event: Value) -> Result<Self, RunError> {
+    fn create(ctx: &Context, spec: LoopSpec, event: Value, id: RunId) -> Result<Self, RunError> {
         let project = &ctx.project;
         // Everything that can refuse the run happens before it exists.
         let stages = Stages::load(&ctx.runtime, project, &spec.recipe, &spec.recipe_path)?;
         let repo = project.repo();
         let base = worktree::head(&repo)?;
         let store = ctx.open_store()?;
-        let id = RunId::new();
         let lock = claim(&ctx.state_dir(), &id)?
             .ok_or_else(|| RunError::Io(format!("run {id} is already locked")))?;
         let now = now_ms();
@@ -141,6 +190,7 @@ impl Runner {
             worktree: worktree::path_for(&ctx.state_dir(), id.as_str()),
             id,
             loop_name: spec.name.to_string(),
+            configured: spec.configured,
             recipe_path: spec.recipe_path.clone(),
             recipe_text: spec.recipe_text.clone(),
             recipe_digest: spec.recipe_digest(),
@@ -170,6 +220,7 @@ impl Runner {
             _lock: lock,
             segment: Instant::now(),
             active_before: 0,
+            last_denials: Vec::new(),
         };
         runner.note(
             "started",
@@ -216,6 +267,7 @@ impl Runner {
             run,
             _lock: lock,
             segment: Instant::now(),
+            last_denials: Vec::new(),
         };
         let phase = runner.run.phase;
         runner.note(
@@ -238,6 +290,15 @@ impl Runner {
         tracing::info!(target: "gyre::run", run = %self.run.id, kind, "{message}");
         (self.ctx.observer)(&self.run, &entry);
         Ok(())
+    }
+
+    /// Fault injection for the crash specs: `GYRE_CRASH_AT=<name>` aborts
+    /// the process here, as abruptly as `kill -9` (no destructor runs).
+    fn checkpoint(&self, name: &str) {
+        if std::env::var("GYRE_CRASH_AT").is_ok_and(|v| v == name) {
+            eprintln!("gyre: GYRE_CRASH_AT={name}: aborting");
+            std::process::abort();
+        }
     }
 
     fn set_phase(&mut self, phase: Phase) -> Result<(), RunError> {
@@ -293,14 +354,17 @@ impl Runner {
             if let Some(end) = self.discover().await? {
                 return Ok(end);
             }
+            self.checkpoint("discovered");
             self.set_phase(Phase::Iterate)?;
         }
         if self.run.phase == Phase::Iterate {
             if let Some(end) = self.iterate().await? {
                 return Ok(end);
             }
+            self.checkpoint("goal-met");
             let message = format!("gyre: {} (run {})", self.spec.recipe.name, self.run.id);
             self.run.commit = Some(worktree::commit(&self.run.worktree, &message)?);
+            self.checkpoint("committed");
             self.set_phase(Phase::Ship)?;
         }
         if self.run.phase == Phase::Ship
@@ -323,9 +387,8 @@ impl Runner {
             KeepWorktrees::Never => false,
             KeepWorktrees::OnFailure => reason.needs_review(),
         };
-        if !keep && let Err(e) = worktree::remove(&self.run.repo, &self.run.worktree) {
-            tracing::warn!("{e}");
-        }
+        // The outcome is recorded first: a crash while cleaning up must not
+        // turn a finished run into an unfinished one.
         self.run.worktree_kept = keep && self.run.worktree.exists();
         self.run.reason = Some(reason);
         self.run.detail = Some(detail.to_string());
@@ -333,6 +396,10 @@ impl Runner {
         self.run.child_pgid = None;
         self.run.phase = Phase::Finished;
         self.save()?;
+        self.checkpoint("finishing");
+        if !keep && let Err(e) = worktree::remove(&self.run.repo, &self.run.worktree) {
+            tracing::warn!("{e}");
+        }
         let t = self.run.totals;
         self.note(
             "finished",
@@ -471,6 +538,7 @@ impl Runner {
         for d in &denials {
             let _ = self.note("denied", &format!("{id}: {d}"));
         }
+        self.last_denials = denials;
         match inv.outcome {
             Err(failure) => Err(failure.to_string()),
             Ok(Err(e)) => Err(format!("{e:?}")),
@@ -484,6 +552,13 @@ impl Runner {
     async fn iterate(&mut self) -> Result<Option<(StopReason, String)>, RunError> {
         loop {
             let done = self.store.iterations(&self.run.id)?;
+            // Resumed after the goal held: go on to ship, never iterate past it.
+            if done
+                .last()
+                .is_some_and(|l| l.done() && l.goal_met == Some(true))
+            {
+                return Ok(None);
+            }
             let mut it = match done.last() {
                 Some(last) if !last.done() => last.clone(),
                 last => {
@@ -527,6 +602,7 @@ impl Runner {
                 let (record, end) = self.maker(&it, previous)?;
                 it.maker = Some(record);
                 self.store.save_iteration(&self.run.id, &it)?;
+                self.checkpoint("maker");
                 if let Some(end) = end {
                     return Ok(Some(end));
                 }
@@ -543,6 +619,7 @@ impl Runner {
                 it.diff_lines = Some(diff.lines);
                 it.checks = Some(checks);
                 self.store.save_iteration(&self.run.id, &it)?;
+                self.checkpoint("checks");
             }
             let checks = it.checks.clone().unwrap_or_default();
             let met = checks.iter().filter(|c| c.required).all(|c| c.passed)
@@ -624,10 +701,12 @@ impl Runner {
         stdin: Option<String>,
         log: PathBuf,
         iteration: u32,
+        extra_env: Vec<(String, String)>,
     ) -> Result<(process::Finished, bool), RunError> {
         let remaining = self.remaining_wall();
         let wall_bound = remaining < timeout;
-        let set_env = vec![
+        let mut set_env = extra_env;
+        set_env.extend([
             ("GYRE_RUN".to_string(), self.run.id.to_string()),
             ("GYRE_LOOP".to_string(), self.run.loop_name.clone()),
             ("GYRE_ITERATION".to_string(), iteration.to_string()),
@@ -635,7 +714,7 @@ impl Runner {
                 "GYRE_WORKTREE".to_string(),
                 self.run.worktree.display().to_string(),
             ),
-        ];
+        ]);
         let cwd = self.run.worktree.clone();
         let spawn = Spawn {
             argv,
@@ -665,8 +744,12 @@ impl Runner {
             let _ = store.save_run(run);
         };
         let started_cell = std::cell::RefCell::new(started);
-        let finished = process::run(spawn, &stop, &|pgid| (started_cell.borrow_mut())(pgid))
-            .map_err(|e| RunError::Step(e.to_string()))?;
+        // A command may run for half an hour: let the executor move its
+        // other tasks (webhooks, schedules, other runs) off this thread.
+        let finished = tokio::task::block_in_place(|| {
+            process::run(spawn, &stop, &|pgid| (started_cell.borrow_mut())(pgid))
+        })
+        .map_err(|e| RunError::Step(e.to_string()))?;
         self.run.child_pgid = None;
         Ok((finished, wall_bound))
     }
@@ -686,6 +769,14 @@ impl Runner {
         let stdin = match binding.prompt {
             PromptVia::Stdin => Some(prompt),
             PromptVia::Arg => {
+                // The recipe wrote the prompt: it must not become an option.
+                if prompt.trim_start().starts_with('-') {
+                    return Err(RunError::Refused(
+                        "the maker prompt starts with `-`, which the agent would read as an option; \
+                         the recipe's prompt was refused"
+                            .into(),
+                    ));
+                }
                 argv.push(prompt);
                 None
             }
@@ -708,6 +799,7 @@ impl Runner {
             stdin,
             log.clone(),
             it.n,
+            Vec::new(),
         )?;
         let spend = binding
             .spend
@@ -792,6 +884,13 @@ impl Runner {
             }
         };
 
+        // The maker's work, before any check command can write files (reports,
+        // snapshots) into the worktree.
+        let diff = worktree::diff(&self.run.worktree, &self.run.base)?;
+        std::fs::create_dir_all(&dir).map_err(|e| RunError::Io(e.to_string()))?;
+        let diff_path = dir.join("diff.patch");
+        std::fs::write(&diff_path, &diff.text).map_err(|e| RunError::Io(e.to_string()))?;
+
         for check in self.spec.recipe.check.clone() {
             let id = check.id();
             let binding = self
@@ -814,18 +913,19 @@ impl Runner {
                 None,
                 log.clone(),
                 it.n,
+                Vec::new(),
             )?;
             if f.stopped {
                 return Ok((
                     records,
-                    empty_diff(),
+                    diff,
                     Some((StopReason::Stopped, "stopped on request (gyre stop)".into())),
                 ));
             }
             if f.timed_out && wall_bound {
                 return Ok((
                     records,
-                    empty_diff(),
+                    diff,
                     Some((
                         StopReason::Budget,
                         format!(
@@ -856,6 +956,7 @@ impl Runner {
                 findings: Vec::new(),
                 score: None,
                 evidence: Some(log.clone()),
+                output_digest: Some(output_digest(&log)),
                 fuel: 0,
                 duration_ms: f.duration.as_millis() as u64,
                 denials: Vec::new(),
@@ -863,10 +964,6 @@ impl Runner {
             evidence.push((id.to_string(), "text/plain".into(), log));
         }
 
-        let diff = worktree::diff(&self.run.worktree, &self.run.base)?;
-        let diff_path = dir.join("diff.patch");
-        std::fs::create_dir_all(&dir).map_err(|e| RunError::Io(e.to_string()))?;
-        std::fs::write(&diff_path, &diff.text).map_err(|e| RunError::Io(e.to_string()))?;
         evidence.push(("diff".into(), "text/x-diff".into(), diff_path));
 
         for v in self.spec.recipe.verify.clone() {
@@ -931,6 +1028,7 @@ impl Runner {
             findings: Vec::new(),
             score: None,
             evidence: None,
+            output_digest: None,
             fuel: inv.usage.fuel_consumed,
             duration_ms: start.elapsed().as_millis() as u64,
             denials: denials.clone(),
@@ -995,6 +1093,29 @@ impl Runner {
             }
             let key = idempotency_key(&self.run.id, &step.id);
             let previous = self.store.ship(&self.run.id, step.id.as_str())?;
+            // A connector call interrupted mid-flight may have been
+            // delivered. Re-send it only when the receiver can recognise the
+            // repeat by its idempotency key; otherwise a person decides.
+            let keyed = match step.action() {
+                Some(ShipAction::Connector { input, .. }) => {
+                    input.to_string().contains("{{idempotency-key}}")
+                }
+                _ => true,
+            };
+            if previous
+                .as_ref()
+                .is_some_and(|p| p.status == ShipStatus::Started)
+                && !keyed
+            {
+                return Ok(Some((
+                    StopReason::Error,
+                    format!(
+                        "ship step `{}` was interrupted mid-call and may have been delivered; it carries no \
+                         {{{{idempotency-key}}}}, so it is not re-sent: check its target, then run the loop again",
+                        step.id
+                    ),
+                )));
+            }
             let mut record = ShipRecord {
                 step: step.id.to_string(),
                 idempotency_key: key.clone(),
@@ -1016,14 +1137,27 @@ impl Runner {
                     t.spend_usd
                 ),
             );
-            vars.insert("idempotency-key", key);
+            vars.insert("idempotency-key", key.clone());
+            self.checkpoint("ship-started");
             let result = match step.action() {
                 Some(ShipAction::Connector {
                     operation, input, ..
                 }) => {
                     let input = template::render_json(&input, &vars)
                         .map_err(|e| RunError::Config(format!("ship.{}.input: {e}", step.id)))?;
-                    self.invoke(&step.id, &operation, &input).await
+                    self.last_denials.clear();
+                    let result = self.invoke(&step.id, &operation, &input).await;
+                    // Fail closed: a ship step refused a capability did not
+                    // do what the recipe meant, even if the plugin carried on.
+                    if !self.last_denials.is_empty() {
+                        record.output = result.ok();
+                        Err(format!(
+                            "the plugin was denied {}",
+                            self.last_denials.join("; ")
+                        ))
+                    } else {
+                        result
+                    }
                 }
                 Some(ShipAction::Command(role)) => {
                     let binding =
@@ -1045,6 +1179,7 @@ impl Runner {
                         None,
                         log,
                         0,
+                        vec![("GYRE_IDEMPOTENCY_KEY".to_string(), key.clone())],
                     )?;
                     if f.success() {
                         Ok(json!({ "exit": 0 }))
@@ -1058,6 +1193,7 @@ impl Runner {
                 }
                 None => Err("neither a connector nor a command".into()),
             };
+            self.checkpoint("ship-called");
             match result {
                 Ok(output) => {
                     record.status = ShipStatus::Done;
@@ -1087,14 +1223,6 @@ impl Runner {
 pub fn idempotency_key(run: &RunId, step: &StepId) -> String {
     let digest = Sha256::digest(format!("gyre-ship:{run}:{step}").as_bytes());
     format!("gyre-{}", &hex::encode(digest)[..32])
-}
-
-fn empty_diff() -> worktree::Diff {
-    worktree::Diff {
-        text: String::new(),
-        digest: String::new(),
-        lines: 0,
-    }
 }
 
 /// Evidence files are the host's own, under the state directory; read them
@@ -1158,15 +1286,27 @@ fn previous_text(it: &IterationRecord) -> String {
     out
 }
 
-/// The identity of "how it failed": failing checks with their findings.
+/// A command's output with digits dropped, hashed: two runs that failed
+/// the same way hash alike even when timings and counters differ.
+fn output_digest(log: &Path) -> String {
+    let mut hasher = Sha256::new();
+    if let Ok(bytes) = std::fs::read(log) {
+        let kept: Vec<u8> = bytes.into_iter().filter(|b| !b.is_ascii_digit()).collect();
+        hasher.update(&kept);
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// The identity of "how it failed": failing checks with their findings
+/// (and a command's output, which has no findings).
 fn failing_digest(checks: &[CheckRecord]) -> String {
-    let mut failing: Vec<(&str, Vec<&Finding>)> = checks
+    let mut failing: Vec<(&str, Vec<&Finding>, Option<&str>)> = checks
         .iter()
         .filter(|c| !c.passed)
         .map(|c| {
             let mut f: Vec<&Finding> = c.findings.iter().collect();
             f.sort();
-            (c.id.as_str(), f)
+            (c.id.as_str(), f, c.output_digest.as_deref())
         })
         .collect();
     failing.sort_by(|a, b| a.0.cmp(b.0));
@@ -1214,6 +1354,7 @@ mod tests {
                 .collect(),
             score: None,
             evidence: None,
+            output_digest: None,
             fuel: 0,
             duration_ms: 0,
             denials: Vec::new(),

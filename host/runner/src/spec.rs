@@ -17,6 +17,9 @@ pub struct LoopSpec {
     pub recipe_text: String,
     pub guardrails: Guardrails,
     pub grants: BTreeMap<StepId, Grants>,
+    /// A loop of the project config (with its grants), not a recipe file
+    /// run directly.
+    pub configured: bool,
 }
 
 impl LoopSpec {
@@ -104,7 +107,39 @@ impl LoopSpec {
                 )));
             }
         }
+        if let Some(config) = config {
+            let steps: Vec<StepId> = recipe
+                .plugin_steps()
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect();
+            for id in config.grants.keys().chain(config.config.keys()) {
+                if !steps.contains(id) {
+                    return Err(RunError::Config(format!(
+                        "{}: loop {}: grants or config for step `{id}`, which recipe `{}` does not have (its plugin steps: {})",
+                        project.root.join(gyre_recipe::project_file()).display(),
+                        configured.as_ref().map_or("?", |n| n.as_str()),
+                        recipe.name,
+                        steps
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+            }
+        }
+        if let Some(role) = project.agents.get(&recipe.maker.role)
+            && role.prompt == gyre_recipe::PromptVia::Arg
+            && matches!(role.run, gyre_recipe::RunLine::Shell(_))
+        {
+            return Err(RunError::Config(format!(
+                "[agents.{}]: prompt = \"arg\" needs `run` as a list (a shell string would drop the prompt)",
+                recipe.maker.role
+            )));
+        }
         Ok(Self {
+            configured: config.is_some(),
             name: configured.unwrap_or_else(|| recipe.name.clone()),
             grants: config.map(|c| c.grants.clone()).unwrap_or_default(),
             guardrails,

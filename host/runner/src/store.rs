@@ -48,13 +48,38 @@ CREATE TABLE IF NOT EXISTS journal(
   run TEXT NOT NULL, at_ms INTEGER NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS journal_run ON journal(run, seq);
+CREATE TABLE IF NOT EXISTS fires(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  loop TEXT NOT NULL, event_id TEXT NOT NULL, event TEXT NOT NULL,
+  created_ms INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'pending', run TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS fires_event ON fires(loop, event_id);
+CREATE INDEX IF NOT EXISTS fires_status ON fires(status, seq);
 CREATE TABLE IF NOT EXISTS triggers(
   loop TEXT PRIMARY KEY, cursor TEXT, last_poll_ms INTEGER, seen TEXT NOT NULL DEFAULT '[]'
 );
 ";
 
-/// How many event ids per loop are remembered to drop duplicates.
-const SEEN_EVENTS: usize = 256;
+/// Handled fires kept per loop (their event ids drop re-deliveries).
+const FIRES_KEPT: i64 = 1000;
+
+/// A fire waiting in the database for the daemon to start it.
+#[derive(Debug, Clone)]
+pub struct PendingFire {
+    pub seq: i64,
+    pub loop_name: String,
+    pub event: serde_json::Value,
+}
+
+/// What became of the events offered to [`Store::accept_fires`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Accepted {
+    pub queued: usize,
+    /// Seen before (a re-delivery): dropped.
+    pub duplicates: usize,
+    /// The queue was full: nothing was written, not even the cursor.
+    pub full: bool,
+}
 
 impl Store {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -324,6 +349,136 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.fail(e))
     }
 
+    /// Queues `events` (id, JSON) for `loop_name` and moves its trigger
+    /// state to `state`, in one transaction: either the fires and the new
+    /// cursor are both durable, or neither is (queue full).
+    pub fn accept_fires(
+        &self,
+        loop_name: &str,
+        events: &[(String, serde_json::Value)],
+        state: Option<&TriggerState>,
+        capacity: usize,
+    ) -> Result<Accepted, StoreError> {
+        let tx = self
+            .conn
+            .unchecked_transaction()
+            .map_err(|e| self.fail(e))?;
+        let pending: i64 = tx
+            .query_row(
+                "SELECT COUNT(*) FROM fires WHERE status = 'pending'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.fail(e))?;
+        let mut out = Accepted::default();
+        let mut room = (capacity as i64 - pending).max(0);
+        for (id, event) in events {
+            let seen: bool = tx
+                .query_row(
+                    "SELECT COUNT(*) FROM fires WHERE loop = ?1 AND event_id = ?2",
+                    params![loop_name, id],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map(|n| n > 0)
+                .map_err(|e| self.fail(e))?;
+            if seen {
+                out.duplicates += 1;
+                continue;
+            }
+            if room == 0 {
+                return Ok(Accepted {
+                    full: true,
+                    ..Accepted::default()
+                });
+            }
+            let text = serde_json::to_string(event).map_err(|e| self.fail(e))?;
+            tx.execute(
+                "INSERT INTO fires(loop, event_id, event, created_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![loop_name, id, text, crate::now_ms() as i64],
+            )
+            .map_err(|e| self.fail(e))?;
+            room -= 1;
+            out.queued += 1;
+        }
+        if let Some(state) = state {
+            let seen = serde_json::to_string(&state.seen).map_err(|e| self.fail(e))?;
+            tx.execute(
+                "INSERT INTO triggers(loop, cursor, last_poll_ms, seen) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(loop) DO UPDATE SET cursor = excluded.cursor,
+                   last_poll_ms = excluded.last_poll_ms, seen = excluded.seen",
+                params![
+                    loop_name,
+                    state.cursor,
+                    state.last_poll_ms.map(|v| v as i64),
+                    seen
+                ],
+            )
+            .map_err(|e| self.fail(e))?;
+        }
+        tx.execute(
+            "DELETE FROM fires WHERE loop = ?1 AND status != 'pending' AND seq NOT IN
+               (SELECT seq FROM fires WHERE loop = ?1 ORDER BY seq DESC LIMIT ?2)",
+            params![loop_name, FIRES_KEPT],
+        )
+        .map_err(|e| self.fail(e))?;
+        tx.commit().map_err(|e| self.fail(e))?;
+        Ok(out)
+    }
+
+    pub fn pending_fires(&self) -> Result<Vec<PendingFire>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, loop, event FROM fires WHERE status = 'pending' ORDER BY seq")
+            .map_err(|e| self.fail(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(|e| self.fail(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, loop_name, event) = row.map_err(|e| self.fail(e))?;
+            out.push(PendingFire {
+                seq,
+                loop_name,
+                event: self.decode("fire", &event)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Marks a fire handled: `started` (with its run) or `skipped`.
+    pub fn fire_handled(
+        &self,
+        seq: i64,
+        status: &str,
+        run: Option<&RunId>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE fires SET status = ?2, run = ?3 WHERE seq = ?1",
+                params![seq, status, run.map(RunId::as_str)],
+            )
+            .map_err(|e| self.fail(e))?;
+        Ok(())
+    }
+
+    /// Fires marked started whose run never got recorded (the daemon died
+    /// in between) go back to pending.
+    pub fn requeue_lost_fires(&self) -> Result<usize, StoreError> {
+        self.conn
+            .execute(
+                "UPDATE fires SET status = 'pending', run = NULL WHERE status = 'started'
+                   AND (run IS NULL OR run NOT IN (SELECT id FROM runs))",
+                [],
+            )
+            .map_err(|e| self.fail(e))
+    }
+
     /// A trigger's poll cursor, when it last polled, and recent event ids.
     pub fn trigger_state(&self, loop_name: &str) -> Result<TriggerState, StoreError> {
         let row: Option<(Option<String>, Option<i64>, String)> = self
@@ -344,32 +499,6 @@ impl Store {
             },
         })
     }
-
-    pub fn save_trigger_state(
-        &self,
-        loop_name: &str,
-        state: &TriggerState,
-    ) -> Result<(), StoreError> {
-        let mut seen = state.seen.clone();
-        if seen.len() > SEEN_EVENTS {
-            seen.drain(..seen.len() - SEEN_EVENTS);
-        }
-        let seen = serde_json::to_string(&seen).map_err(|e| self.fail(e))?;
-        self.conn
-            .execute(
-                "INSERT INTO triggers(loop, cursor, last_poll_ms, seen) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(loop) DO UPDATE SET cursor = excluded.cursor,
-                   last_poll_ms = excluded.last_poll_ms, seen = excluded.seen",
-                params![
-                    loop_name,
-                    state.cursor,
-                    state.last_poll_ms.map(|v| v as i64),
-                    seen
-                ],
-            )
-            .map_err(|e| self.fail(e))?;
-        Ok(())
-    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -388,6 +517,7 @@ mod tests {
         RunRecord {
             id: RunId::from_stored(id.into()),
             loop_name: "l".into(),
+            configured: true,
             recipe_path: "r.toml".into(),
             recipe_text: String::new(),
             recipe_digest: String::new(),
