@@ -117,10 +117,8 @@ env = ["CARGO_TARGET_DIR"]
                 Path::new(env!("CARGO_TARGET_TMPDIR")).join("loops-cache"),
             )
             .env("GYRE_STATE_DIR", self.root.join("state"))
-            .env(
-                "CARGO_TARGET_DIR",
-                Path::new(env!("CARGO_TARGET_TMPDIR")).join("sample-target"),
-            )
+            // Shared by this project's worktrees, which build one after another.
+            .env("CARGO_TARGET_DIR", self.root.join("cargo-target"))
             .env("MARKS", self.root.path());
         cmd
     }
@@ -1136,4 +1134,118 @@ secrets = {{ SLACK_WEBHOOK_URL = {{ value = "{origin}/hooks/babysit" }} }}
         .filter(|r| r.path == "/hooks/babysit")
         .collect();
     assert_eq!(comments.len(), 1);
+}
+
+#[test]
+fn a_crash_at_any_checkpoint_resumes_to_the_same_outcome_shipping_once() {
+    // GYRE_CRASH_AT aborts the process at a named checkpoint, as abruptly as
+    // kill -9. For each one: crash there, resume, and check the run ends as
+    // an uninterrupted run would: goal met in iteration 2, one delivery.
+    for point in [
+        "worktree",
+        "discovered",
+        "maker",
+        "checks",
+        "goal-met",
+        "committed",
+        "ship-started",
+        "ship-called",
+        "finishing",
+    ] {
+        let p = Project::new("loop-checkpoint");
+        let server = receiver();
+        let recipe = p.recipe("until-green.toml", &until_green(5, 0, ""));
+        p.config(
+            &format!(r#"["python3", "{STAND_IN}"]"#),
+            &format!(
+                "[loops.until-green]\nrecipe = \"{}\"\n{}",
+                recipe.display(),
+                notify_grants(&server)
+            ),
+        );
+        let crashed = p
+            .command(&["run", "until-green", "--once"])
+            .env("GYRE_CRASH_AT", point)
+            .output()
+            .unwrap();
+        assert!(
+            !crashed.status.success(),
+            "{point}: the run must have crashed: {}",
+            text(&crashed)
+        );
+        let id = run_id(&p).unwrap_or_else(|| panic!("{point}: no run recorded"));
+        let out = p.gyre(&["resume", &id]);
+        let show = p.last_run();
+        assert_eq!(reason(&show), "goal-met", "{point}: {}", text(&out));
+        let logs = |n: usize| {
+            checks(&show, n)
+                .iter()
+                .filter_map(|c| {
+                    c["evidence"]
+                        .as_str()
+                        .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(
+            show["iterations"].as_array().unwrap().len(),
+            2,
+            "{point}: iterations; iteration 2 test log:\n{}\njournal {:#}",
+            logs(1),
+            show["journal"]
+        );
+        let sent = notifications(&server);
+        // A call interrupted after delivery is re-sent with the same key,
+        // which the receiver uses to drop the repeat.
+        let keys: std::collections::BTreeSet<_> = sent
+            .iter()
+            .map(|r| r.header("idempotency-key").unwrap_or("").to_string())
+            .collect();
+        assert_eq!(keys.len(), 1, "{point}: one delivery by key, got {keys:?}");
+        let expected = if point == "ship-called" { 2 } else { 1 };
+        assert_eq!(sent.len(), expected, "{point}: deliveries");
+        assert!(
+            !Path::new(show["run"]["worktree"].as_str().unwrap()).exists(),
+            "{point}: the worktree is cleaned up after the goal is met"
+        );
+    }
+}
+
+#[test]
+fn a_recipe_file_named_like_a_configured_loop_never_gets_its_grants_even_after_a_crash() {
+    let p = Project::new("loop-impostor");
+    let server = receiver();
+    let loop_recipe = p.recipe("until-green.toml", &until_green(5, 0, ""));
+    p.config(
+        &format!(r#"["python3", "{STAND_IN}"]"#),
+        &format!(
+            "[loops.until-green]\nrecipe = \"{}\"\n{}",
+            loop_recipe.display(),
+            notify_grants(&server)
+        ),
+    );
+    // A stranger's recipe calling itself `until-green`, run directly.
+    let impostor = p.recipe("shared.toml", &until_green(5, 0, ""));
+    let crashed = p
+        .command(&["run", &impostor.to_string_lossy(), "--once"])
+        .env("GYRE_CRASH_AT", "maker")
+        .output()
+        .unwrap();
+    assert!(!crashed.status.success());
+    let id = run_id(&p).unwrap();
+    let out = p.gyre(&["resume", &id]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let show = p.last_run();
+    assert_eq!(show["run"]["configured"], false);
+    assert_eq!(
+        reason(&show),
+        "error",
+        "the notify step has no grant: {}",
+        text(&out)
+    );
+    assert!(
+        notifications(&server).is_empty(),
+        "the loop's webhook secret was used"
+    );
 }

@@ -37,6 +37,8 @@ pub struct Spawn<'a> {
     pub stdin: Option<String>,
     pub timeout: Duration,
     pub log: PathBuf,
+    /// Keep stdout apart (in [`Finished::stdout`]) as well as in the log.
+    pub keep_stdout: bool,
 }
 
 #[derive(Debug, Default)]
@@ -173,14 +175,22 @@ pub fn run(
     for (k, v) in &spawn.set_env {
         cmd.env(k, v);
     }
-    cmd.process_group(0)
-        .stdin(if spawn.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.process_group(0).stdin(if spawn.stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    // A command's log keeps stdout and stderr in the order they were
+    // written (as `2>&1` would): one pipe for both. An agent's stdout is
+    // kept apart as well, to read its report.
+    let merged = if spawn.keep_stdout {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        None
+    } else {
+        let (reader, writer) = std::io::pipe()?;
+        cmd.stdout(writer.try_clone()?).stderr(writer);
+        Some(reader)
+    };
 
     if let Some(dir) = spawn.log.parent() {
         std::fs::create_dir_all(dir)?;
@@ -197,8 +207,13 @@ pub fn run(
     let pgid = child.id() as i32;
     started(pgid);
 
+    // Our copies of the pipe's write end must go, or it never reaches EOF.
+    drop(cmd);
     let stdout_keep = Arc::new(Mutex::new(Vec::new()));
     let mut readers = Vec::new();
+    if let Some(reader) = merged {
+        readers.push(drain(reader, log.clone(), None));
+    }
     if let Some(out) = child.stdout.take() {
         readers.push(drain(out, log.clone(), Some(stdout_keep.clone())));
     }

@@ -120,13 +120,40 @@ pub async fn start_as(
 /// Resumes run `id` from its last checkpoint. Refused while another
 /// process holds it.
 pub async fn resume(ctx: &Context, id: &RunId) -> Result<RunRecord, RunError> {
+    let store = ctx.open_store()?;
+    if let Some(run) = store.run(id)?
+        && run.phase == Phase::Finished
+    {
+        // Finished, but perhaps interrupted while cleaning up.
+        tidy(&run);
+        return Ok(run);
+    }
+    drop(store);
     let mut runner = Runner::reopen(ctx, id)?;
     runner.drive().await
+}
+
+/// Removes the worktree of a finished run that was not kept for review,
+/// if a crash during cleanup left it behind.
+fn tidy(run: &RunRecord) {
+    if run.phase == Phase::Finished
+        && !run.worktree_kept
+        && run.worktree.exists()
+        && let Err(e) = worktree::remove(&run.repo, &run.worktree)
+    {
+        tracing::warn!("{e}");
+    }
 }
 
 /// Resumes every run a crashed process left unfinished.
 pub async fn resume_orphans(ctx: &Context) -> Result<Vec<RunRecord>, RunError> {
     let store = ctx.open_store()?;
+    let state = ctx.state_dir();
+    for run in store.runs(200)? {
+        if !is_live(&state, &run.id) {
+            tidy(&run);
+        }
+    }
     let mut done = Vec::new();
     for run in store.unfinished()? {
         if is_live(&ctx.state_dir(), &run.id) {
@@ -253,7 +280,7 @@ impl Runner {
         }
         let spec = LoopSpec::from_recorded(
             &ctx.project,
-            &run.loop_name,
+            run.configured.then_some(run.loop_name.as_str()),
             &run.recipe_path,
             &run.recipe_text,
         )?;
@@ -327,6 +354,7 @@ impl Runner {
                 &self.run.branch,
                 &self.run.base,
             )?;
+            self.checkpoint("worktree");
             self.note(
                 "worktree",
                 &format!("{} on {}", self.run.worktree.display(), self.run.branch),
@@ -702,6 +730,7 @@ impl Runner {
         log: PathBuf,
         iteration: u32,
         extra_env: Vec<(String, String)>,
+        agent: bool,
     ) -> Result<(process::Finished, bool), RunError> {
         let remaining = self.remaining_wall();
         let wall_bound = remaining < timeout;
@@ -721,6 +750,8 @@ impl Runner {
             cwd: &cwd,
             pass_env,
             set_env,
+            // Only an agent (fed a prompt) reports on stdout.
+            keep_stdout: agent,
             stdin,
             timeout: timeout.min(remaining),
             log,
@@ -800,6 +831,7 @@ impl Runner {
             log.clone(),
             it.n,
             Vec::new(),
+            true,
         )?;
         let spend = binding
             .spend
@@ -914,6 +946,7 @@ impl Runner {
                 log.clone(),
                 it.n,
                 Vec::new(),
+                false,
             )?;
             if f.stopped {
                 return Ok((
@@ -1180,6 +1213,7 @@ impl Runner {
                         log,
                         0,
                         vec![("GYRE_IDEMPOTENCY_KEY".to_string(), key.clone())],
+                        false,
                     )?;
                     if f.success() {
                         Ok(json!({ "exit": 0 }))

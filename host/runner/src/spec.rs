@@ -51,15 +51,30 @@ impl LoopSpec {
     }
 
     /// Rebuilds the spec of a run from the recipe text it recorded.
+    /// `configured` names the project loop the run belongs to; a run of a
+    /// recipe file gets no loop's grants, whatever the recipe calls itself.
     pub fn from_recorded(
         project: &Project,
-        loop_name: &str,
+        configured: Option<&str>,
         recipe_path: &Path,
         text: &str,
     ) -> Result<Self, RunError> {
         let recipe = Recipe::parse(text, &recipe_path.display().to_string())
             .map_err(|e| RunError::Config(e.to_string()))?;
-        let name = project.find_loop(loop_name).map(|(n, _)| n);
+        let name = match configured {
+            Some(n) => Some(
+                n.parse::<LoopName>()
+                    .ok()
+                    .filter(|n| project.loops.contains_key(n))
+                    .ok_or_else(|| {
+                        RunError::Refused(format!(
+                            "loop {n} is no longer in {}; its run cannot resume",
+                            project.root.join(gyre_recipe::project_file()).display()
+                        ))
+                    })?,
+            ),
+            None => None,
+        };
         Self::build(
             project,
             name,
