@@ -759,6 +759,22 @@ fn gyre_stop_ends_a_live_run_as_stopped() {
     let show = p.last_run();
     assert_eq!(reason(&show), "stopped");
     assert!(text(&p.gyre(&["inbox"])).contains("stopped"));
+
+    // Ctrl-C on `gyre run --once` is the same kill switch.
+    std::fs::remove_file(&started).unwrap();
+    let mut child = p.spawn(&["run", "until-green", "--once"]);
+    p.wait_for("the maker to start again", Duration::from_secs(60), || {
+        started.exists()
+    });
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+    let show = p.last_run();
+    assert_eq!(reason(&show), "stopped");
+    assert_ne!(show["run"]["id"].as_str(), Some(id.as_str()));
 }
 
 fn rss_kib(pid: u32) -> u64 {

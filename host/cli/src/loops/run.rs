@@ -93,7 +93,28 @@ pub fn run(args: RunArgs, dirs: &Dirs) -> Result<Exit> {
     };
     let ctx = context(project, dirs, printer(args.json))?;
     let tokio = tokio()?;
-    let finished = tokio.block_on(run::start(&ctx, spec, event));
+    // Ctrl-C is the kill switch for this run: the runner stops its command
+    // and records `stopped`, instead of leaving the agent running unowned.
+    let id = gyre_runner::RunId::new();
+    let finished = tokio.block_on(async {
+        // The run goes on a worker, so this task stays free to hear Ctrl-C
+        // while the run waits on its command.
+        let mut run = tokio::spawn({
+            let (ctx, id) = (ctx.clone(), id.clone());
+            async move { run::start_as(&ctx, spec, event, id).await }
+        });
+        let joined = tokio::select! {
+            joined = &mut run => joined,
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("\nstopping run {id} (Ctrl-C)…");
+                if let Ok(store) = ctx.open_store() {
+                    let _ = store.request_stop(&id);
+                }
+                run.await
+            }
+        };
+        joined.map_err(|e| gyre_runner::RunError::Io(format!("the run task failed: {e}")))?
+    });
     tokio.shutdown_timeout(std::time::Duration::from_millis(100));
     let finished = finished?;
     print_outcome(&finished, args.json);
