@@ -325,7 +325,7 @@ async fn a_moved_tag_after_locking_is_refused(t: Target) {
         &read(artifacts::TESTS_GREEN),
         &manifest_text(Path::new(artifacts::TESTS_GREEN)).replace("Passes", "Always passes"),
     );
-    let built = gyre_registry::artifact::build(&tests_green(), vec![("c.wasm".into(), evil)], Timestamp::now()).unwrap();
+    let built = gyre_registry::artifact::build(&tests_green(), vec![("c.wasm".into(), evil)]).unwrap();
     t.backend.push(&tests_green(), "0.1.0", &built, &gyre_registry::progress::Quiet).await.unwrap();
     assert_refused(w.install(&t, &tests_green(), &locked).await, "moved tag");
     // Without a lock the signed index still decides, and the tag must agree.
@@ -449,7 +449,7 @@ async fn state_follows_the_signed_identity_across_upgrades_and_not_to_impostors(
     let v2 = w.installed().plugin(&name).unwrap();
     assert_ne!(v2.digest, v1.digest);
     assert_eq!(v2.state_key(), v1.state_key());
-    let seen = run(&v2, r#"{"key": "k"}"#).await.unwrap();
+    let seen = run(&v2, r#"{"key": "k"}"#).await.unwrap().unwrap();
     assert!(seen.contains("written before panic"), "{seen}");
 
     // The same name from another publisher, even one trusted for the
@@ -467,7 +467,7 @@ async fn state_follows_the_signed_identity_across_upgrades_and_not_to_impostors(
         w2.installed().commit(&fetched, Timestamp::now()).unwrap();
         let theirs = w2.installed().plugin(&name).unwrap();
         assert_ne!(theirs.state_key(), v1.state_key());
-        let seen = run(&theirs, r#"{"key": "k"}"#).await.unwrap();
+        let seen = run(&theirs, r#"{"key": "k"}"#).await.unwrap().unwrap();
         assert!(seen.contains("\"kv_before_trap\":null"), "impostor saw state: {seen}");
     }
 }

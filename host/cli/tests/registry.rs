@@ -203,7 +203,6 @@ fn oci_publish_install_and_a_moved_tag_against_the_lockfile() {
         let built = gyre_registry::artifact::build(
             &"acme/tests-green".parse().unwrap(),
             vec![("evil.wasm".into(), std::fs::read(&evil).unwrap())],
-            gyre_registry::Timestamp::now(),
         )
         .unwrap();
         backend.push(&"acme/tests-green".parse().unwrap(), "0.1.0", &built, &gyre_registry::progress::Quiet).await.unwrap();

@@ -148,7 +148,17 @@ pub struct Built {
     pub layers: Vec<(Descriptor, Vec<u8>)>,
 }
 
-/// Rfc3339 for the wasm config's `created`.
+/// The wasm config's `created`: `SOURCE_DATE_EPOCH` if set, else the Unix
+/// epoch, so the same components always make the same package (and digest),
+/// and republishing them is a no-op.
+fn created() -> String {
+    let secs = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    rfc3339(Timestamp(secs))
+}
+
 fn rfc3339(t: Timestamp) -> String {
     let s = t.to_string(); // "YYYY-MM-DD HH:MM:SS UTC"
     format!("{}T{}Z", &s[..10], &s[11..19])
@@ -156,7 +166,7 @@ fn rfc3339(t: Timestamp) -> String {
 
 /// Builds a package from components (file name, bytes). The version is the
 /// components' own; they must agree.
-pub fn build(name: &PackageName, components: Vec<(String, Vec<u8>)>, now: Timestamp) -> Result<Built> {
+pub fn build(name: &PackageName, components: Vec<(String, Vec<u8>)>) -> Result<Built> {
     if components.is_empty() || components.len() > MAX_COMPONENTS {
         return Err(RegistryError::invalid(format!(
             "a package holds 1 to {MAX_COMPONENTS} components"
@@ -211,7 +221,7 @@ pub fn build(name: &PackageName, components: Vec<(String, Vec<u8>)>, now: Timest
         )));
     }
     let config = WasmConfig {
-        created: rfc3339(now),
+        created: created(),
         architecture: "wasm".into(),
         os: "wasip2".into(),
         layer_digests: layers.iter().map(|(d, _)| d.digest).collect(),

@@ -108,7 +108,7 @@ pub async fn publish<B: Backend>(
     opts: &PublishOptions<'_>,
     progress: &dyn Progress,
 ) -> Result<Published> {
-    let built = artifact::build(name, components, opts.now)?;
+    let built = artifact::build(name, components)?;
     publish_built(backend, &built, opts, progress).await
 }
 

@@ -111,6 +111,10 @@ impl OciRegistry {
             )),
             Ok((bytes, _)) => Ok(Some(bytes.to_vec())),
             Err(e) if is_not_found(&e) => Ok(None),
+            Err(OciDistributionError::DigestError(e)) => Err(RegistryError::refused(format!(
+                "{what}: content does not match its digest ({e}); the registry served modified \
+                 content. Nothing was installed."
+            ))),
             Err(e) => Err(self.transport(what, e)),
         }
     }
