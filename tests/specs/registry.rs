@@ -116,7 +116,8 @@ impl World {
     }
 
     async fn publish(&self, t: &Target, name: &str, artifact: &str) -> Published {
-        self.publish_as(t, &self.acme, name, "c.wasm", read(artifact)).await
+        self.publish_as(t, &self.acme, name, "c.wasm", read(artifact))
+            .await
     }
 
     async fn fetch_at(
@@ -134,10 +135,22 @@ impl World {
             allow_untrusted,
             now,
         };
-        fetch::fetch(&t.backend, name, pin, &mut checks, &gyre_registry::progress::Quiet).await
+        fetch::fetch(
+            &t.backend,
+            name,
+            pin,
+            &mut checks,
+            &gyre_registry::progress::Quiet,
+        )
+        .await
     }
 
-    async fn install(&self, t: &Target, name: &PackageName, pin: &Pin) -> Result<InstallRecord, RegistryError> {
+    async fn install(
+        &self,
+        t: &Target,
+        name: &PackageName,
+        pin: &Pin,
+    ) -> Result<InstallRecord, RegistryError> {
         let fetched = self.fetch_at(t, name, pin, false, Timestamp::now()).await?;
         self.installed().commit(&fetched, Timestamp::now())
     }
@@ -148,8 +161,15 @@ impl World {
 
     fn assert_nothing_installed(&self) {
         let installed = self.installed();
-        assert!(installed.list().unwrap().is_empty(), "something was installed");
-        assert!(installed.leftovers().is_empty(), "an install left files: {:?}", installed.leftovers());
+        assert!(
+            installed.list().unwrap().is_empty(),
+            "something was installed"
+        );
+        assert!(
+            installed.leftovers().is_empty(),
+            "an install left files: {:?}",
+            installed.leftovers()
+        );
     }
 }
 
@@ -177,7 +197,9 @@ fn flip_byte(path: &Path, at: usize) {
 
 async fn publish_then_install_round_trip(t: Target) {
     let w = World::new();
-    let published = w.publish(&t, "acme/tests-green", artifacts::TESTS_GREEN).await;
+    let published = w
+        .publish(&t, "acme/tests-green", artifacts::TESTS_GREEN)
+        .await;
     assert_eq!(published.id.to_string(), "acme/tests-green@0.1.0");
     assert_eq!(published.index_version, 1);
     let record = w.latest(&t, &tests_green()).await.unwrap();
@@ -195,7 +217,9 @@ async fn publish_then_install_round_trip(t: Target) {
 
     // Publishing the same bytes again changes nothing; other bytes under
     // the same version are refused: versions are immutable.
-    let again = w.publish(&t, "acme/tests-green", artifacts::TESTS_GREEN).await;
+    let again = w
+        .publish(&t, "acme/tests-green", artifacts::TESTS_GREEN)
+        .await;
     assert!(!again.new);
     let other = with_manifest(
         &read(artifacts::TESTS_GREEN),
@@ -207,60 +231,100 @@ async fn publish_then_install_round_trip(t: Target) {
         now: Timestamp::now(),
         valid_for: DAY,
     };
-    let err = publish::publish(&t.backend, &tests_green(), vec![("x.wasm".into(), other)], &opts, &gyre_registry::progress::Quiet)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = publish::publish(
+        &t.backend,
+        &tests_green(),
+        vec![("x.wasm".into(), other)],
+        &opts,
+        &gyre_registry::progress::Quiet,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("immutable"), "{err}");
 }
 
 async fn a_modified_blob_is_refused(t: Target) {
     let w = World::new();
-    w.publish(&t, "acme/tests-green", artifacts::TESTS_GREEN).await;
+    w.publish(&t, "acme/tests-green", artifacts::TESTS_GREEN)
+        .await;
     let layer = Digest::of(&read(artifacts::TESTS_GREEN));
     flip_byte(&t.blob_file(&layer), 5000);
-    assert_refused(w.latest(&t, &tests_green()).await, "does not match its digest");
+    assert_refused(
+        w.latest(&t, &tests_green()).await,
+        "does not match its digest",
+    );
     w.assert_nothing_installed();
 }
 
 async fn a_swapped_manifest_is_refused(t: Target) {
     let w = World::new();
-    let green = w.publish(&t, "acme/tests-green", artifacts::TESTS_GREEN).await;
-    let guard = w.publish(&t, "acme/diff-guard", artifacts::DIFF_GUARD).await;
+    let green = w
+        .publish(&t, "acme/tests-green", artifacts::TESTS_GREEN)
+        .await;
+    let guard = w
+        .publish(&t, "acme/diff-guard", artifacts::DIFF_GUARD)
+        .await;
     // The registry now answers tests-green's manifest digest with
     // diff-guard's (validly signed) manifest.
     let guard_manifest = std::fs::read(t.blob_file(&guard.digest)).unwrap();
     std::fs::write(t.blob_file(&green.digest), guard_manifest).unwrap();
-    assert_refused(w.latest(&t, &tests_green()).await, "does not match its digest");
+    assert_refused(
+        w.latest(&t, &tests_green()).await,
+        "does not match its digest",
+    );
     w.assert_nothing_installed();
 }
 
 async fn a_bad_signature_is_refused(t: Target) {
     let w = World::new();
-    w.publish(&t, "acme/tests-green", artifacts::TESTS_GREEN).await;
+    w.publish(&t, "acme/tests-green", artifacts::TESTS_GREEN)
+        .await;
     let ns = tests_green().namespace;
     let good = t.backend.get_index(&ns).await.unwrap().unwrap();
 
     // The index's own signature, damaged.
     let mut signed: SignedIndex = serde_json::from_slice(&good).unwrap();
     signed.payload = signed.payload.replace("\"version\":1", "\"version\":7");
-    t.backend.put_index(&ns, &serde_json::to_vec(&signed).unwrap()).await.unwrap();
+    t.backend
+        .put_index(&ns, &serde_json::to_vec(&signed).unwrap())
+        .await
+        .unwrap();
     assert_refused(w.latest(&t, &tests_green()).await, "bad signature");
     w.assert_nothing_installed();
 
     // A release whose signature is another release's, in an index the
     // publisher did sign.
-    let mut body: IndexBody = serde_json::from_str(&serde_json::from_slice::<SignedIndex>(&good).unwrap().payload).unwrap();
-    let release = body.packages.values_mut().next().unwrap().releases.values_mut().next().unwrap();
+    let mut body: IndexBody = serde_json::from_str(
+        &serde_json::from_slice::<SignedIndex>(&good)
+            .unwrap()
+            .payload,
+    )
+    .unwrap();
+    let release = body
+        .packages
+        .values_mut()
+        .next()
+        .unwrap()
+        .releases
+        .values_mut()
+        .next()
+        .unwrap();
     let forged = gyre_registry::index::Release::sign(
-        &gyre_registry::PackageId { name: "acme/diff-guard".parse().unwrap(), version: "0.1.0".parse().unwrap() },
+        &gyre_registry::PackageId {
+            name: "acme/diff-guard".parse().unwrap(),
+            version: "0.1.0".parse().unwrap(),
+        },
         release.digest,
         &w.acme,
         Timestamp::now(),
     );
     release.signature = forged.signature;
     body.version = 2;
-    t.backend.put_index(&ns, &body.sign_as_is(&w.acme)).await.unwrap();
+    t.backend
+        .put_index(&ns, &body.sign_as_is(&w.acme))
+        .await
+        .unwrap();
     assert_refused(w.latest(&t, &tests_green()).await, "bad signature");
     w.assert_nothing_installed();
 }
@@ -268,28 +332,46 @@ async fn a_bad_signature_is_refused(t: Target) {
 async fn an_untrusted_signer_is_refused(t: Target) {
     let w = World::new();
     let mallory = SecretKey::generate("mallory");
-    w.publish_as(&t, &mallory, "acme/tests-green", "c.wasm", read(artifacts::TESTS_GREEN)).await;
+    w.publish_as(
+        &t,
+        &mallory,
+        "acme/tests-green",
+        "c.wasm",
+        read(artifacts::TESTS_GREEN),
+    )
+    .await;
     let msg = assert_refused(w.latest(&t, &tests_green()).await, "untrusted key");
     assert!(msg.contains(&mallory.public().to_string()), "{msg}");
     w.assert_nothing_installed();
 
     // Only the loudly named override accepts it, and records no publisher.
     let fetched = w
-        .fetch_at(&t, &tests_green(), &Pin::Want(Want::Latest), true, Timestamp::now())
+        .fetch_at(
+            &t,
+            &tests_green(),
+            &Pin::Want(Want::Latest),
+            true,
+            Timestamp::now(),
+        )
         .await
         .unwrap();
     assert_eq!(fetched.publisher, None);
     let record = w.installed().commit(&fetched, Timestamp::now()).unwrap();
     assert_eq!(record.publisher, None);
-    assert_eq!(w.installed().plugin(&tests_green()).unwrap().state_key(), None);
+    assert_eq!(
+        w.installed().plugin(&tests_green()).unwrap().state_key(),
+        None
+    );
 }
 
 async fn a_rollback_to_an_older_index_is_refused(t: Target) {
     let w = World::new();
-    w.publish(&t, "acme/tests-green", artifacts::TESTS_GREEN).await;
+    w.publish(&t, "acme/tests-green", artifacts::TESTS_GREEN)
+        .await;
     let ns = tests_green().namespace;
     let old = t.backend.get_index(&ns).await.unwrap().unwrap();
-    w.publish(&t, "acme/diff-guard", artifacts::DIFF_GUARD).await;
+    w.publish(&t, "acme/diff-guard", artifacts::DIFF_GUARD)
+        .await;
     w.latest(&t, &tests_green()).await.unwrap(); // sees index version 2
     w.installed().remove(&tests_green()).unwrap();
 
@@ -300,20 +382,26 @@ async fn a_rollback_to_an_older_index_is_refused(t: Target) {
 
 async fn expired_metadata_is_refused(t: Target) {
     let w = World::new();
-    w.publish(&t, "acme/tests-green", artifacts::TESTS_GREEN).await;
+    w.publish(&t, "acme/tests-green", artifacts::TESTS_GREEN)
+        .await;
     // A registry frozen on this index for 91 days.
     let later = Timestamp(Timestamp::now().0 + 91 * DAY);
-    let fetched = w.fetch_at(&t, &tests_green(), &Pin::Want(Want::Latest), false, later).await;
+    let fetched = w
+        .fetch_at(&t, &tests_green(), &Pin::Want(Want::Latest), false, later)
+        .await;
     assert_refused(fetched, "expired");
     // Not even the override accepts stale metadata.
-    let fetched = w.fetch_at(&t, &tests_green(), &Pin::Want(Want::Latest), true, later).await;
+    let fetched = w
+        .fetch_at(&t, &tests_green(), &Pin::Want(Want::Latest), true, later)
+        .await;
     assert_refused(fetched, "expired");
     w.assert_nothing_installed();
 }
 
 async fn a_moved_tag_after_locking_is_refused(t: Target) {
     let w = World::new();
-    w.publish(&t, "acme/tests-green", artifacts::TESTS_GREEN).await;
+    w.publish(&t, "acme/tests-green", artifacts::TESTS_GREEN)
+        .await;
     let record = w.latest(&t, &tests_green()).await.unwrap();
     let locked = Pin::Locked {
         version: record.version.clone(),
@@ -325,8 +413,17 @@ async fn a_moved_tag_after_locking_is_refused(t: Target) {
         &read(artifacts::TESTS_GREEN),
         &manifest_text(Path::new(artifacts::TESTS_GREEN)).replace("Passes", "Always passes"),
     );
-    let built = gyre_registry::artifact::build(&tests_green(), vec![("c.wasm".into(), evil)]).unwrap();
-    t.backend.push(&tests_green(), "0.1.0", &built, &gyre_registry::progress::Quiet).await.unwrap();
+    let built =
+        gyre_registry::artifact::build(&tests_green(), vec![("c.wasm".into(), evil)]).unwrap();
+    t.backend
+        .push(
+            &tests_green(),
+            "0.1.0",
+            &built,
+            &gyre_registry::progress::Quiet,
+        )
+        .await
+        .unwrap();
     assert_refused(w.install(&t, &tests_green(), &locked).await, "moved tag");
     // Without a lock the signed index still decides, and the tag must agree.
     assert_refused(w.latest(&t, &tests_green()).await, "moved tag");
@@ -335,12 +432,29 @@ async fn a_moved_tag_after_locking_is_refused(t: Target) {
     // lockfile pins the old digest, so it is refused too.
     let ns = tests_green().namespace;
     let good = t.backend.get_index(&ns).await.unwrap().unwrap();
-    let mut body: IndexBody = serde_json::from_str(&serde_json::from_slice::<SignedIndex>(&good).unwrap().payload).unwrap();
-    let release = body.packages.values_mut().next().unwrap().releases.values_mut().next().unwrap();
-    *release = gyre_registry::index::Release::sign(&built.id, built.digest, &w.acme, Timestamp::now());
+    let mut body: IndexBody = serde_json::from_str(
+        &serde_json::from_slice::<SignedIndex>(&good)
+            .unwrap()
+            .payload,
+    )
+    .unwrap();
+    let release = body
+        .packages
+        .values_mut()
+        .next()
+        .unwrap()
+        .releases
+        .values_mut()
+        .next()
+        .unwrap();
+    *release =
+        gyre_registry::index::Release::sign(&built.id, built.digest, &w.acme, Timestamp::now());
     let (_, bytes) = body.sign(&w.acme, Timestamp::now(), DAY);
     t.backend.put_index(&ns, &bytes).await.unwrap();
-    assert_refused(w.install(&t, &tests_green(), &locked).await, "gyre.lock pins");
+    assert_refused(
+        w.install(&t, &tests_green(), &locked).await,
+        "gyre.lock pins",
+    );
 
     // The installed package is still exactly what was locked.
     let still = w.installed().get(&tests_green()).unwrap().unwrap();
@@ -351,19 +465,36 @@ async fn an_upgrade_that_widens_capabilities_is_flagged(t: Target) {
     let w = World::new();
     let name: PackageName = "acme/http-json".parse().unwrap();
     w.publish(&t, "acme/http-json", artifacts::HTTP_JSON).await;
-    let v1 = w.fetch_at(&t, &name, &Pin::Want(Want::Latest), false, Timestamp::now()).await.unwrap();
+    let v1 = w
+        .fetch_at(&t, &name, &Pin::Want(Want::Latest), false, Timestamp::now())
+        .await
+        .unwrap();
     let text = manifest_text(Path::new(artifacts::HTTP_JSON))
         .replace("version = \"0.1.0\"", "version = \"0.2.0\"")
         .replace("secrets = [", "secrets = [\"AWS_SECRET_ACCESS_KEY\", ")
         .replace("http = [", "http = [\"https://collector.example\", ");
     let widened = with_manifest(&read(artifacts::HTTP_JSON), &text);
-    w.publish_as(&t, &w.acme, "acme/http-json", "c.wasm", widened).await;
-    let v2 = w.fetch_at(&t, &name, &Pin::Want(Want::Latest), false, Timestamp::now()).await.unwrap();
+    w.publish_as(&t, &w.acme, "acme/http-json", "c.wasm", widened)
+        .await;
+    let v2 = w
+        .fetch_at(&t, &name, &Pin::Want(Want::Latest), false, Timestamp::now())
+        .await
+        .unwrap();
     assert_eq!(v2.id.version.to_string(), "0.2.0");
     let changes = consent::diff(&v1.requests(), &v2.requests());
-    let widening: Vec<&str> = changes.iter().filter(|c| c.widens).map(|c| c.text.as_str()).collect();
-    assert!(widening.contains(&"+ network https://collector.example"), "{widening:?}");
-    assert!(widening.contains(&"+ secret AWS_SECRET_ACCESS_KEY"), "{widening:?}");
+    let widening: Vec<&str> = changes
+        .iter()
+        .filter(|c| c.widens)
+        .map(|c| c.text.as_str())
+        .collect();
+    assert!(
+        widening.contains(&"+ network https://collector.example"),
+        "{widening:?}"
+    );
+    assert!(
+        widening.contains(&"+ secret AWS_SECRET_ACCESS_KEY"),
+        "{widening:?}"
+    );
     assert!(!consent::covers(&v1.requests(), &v2.requests()));
     assert!(consent::covers(&v2.requests(), &v1.requests()));
 }
@@ -397,21 +528,36 @@ on_both_backends!(
 async fn a_standard_oci_client_can_inspect_what_gyre_pushed() {
     let t = Target::oci();
     let w = World::new();
-    let published = w.publish(&t, "acme/tests-green", artifacts::TESTS_GREEN).await;
+    let published = w
+        .publish(&t, "acme/tests-green", artifacts::TESTS_GREEN)
+        .await;
     let host = t.server.as_ref().unwrap().host();
     let reference = format!("docker://{host}/acme/tests-green:0.1.0");
 
-    let raw: serde_json::Value = serde_json::from_str(&skopeo_inspect(&["--raw"], &reference)).unwrap();
-    assert_eq!(raw["config"]["mediaType"], "application/vnd.wasm.config.v0+json");
+    let raw: serde_json::Value =
+        serde_json::from_str(&skopeo_inspect(&["--raw"], &reference)).unwrap();
+    assert_eq!(
+        raw["config"]["mediaType"],
+        "application/vnd.wasm.config.v0+json"
+    );
     assert_eq!(raw["layers"][0]["mediaType"], "application/wasm");
     assert_eq!(raw["annotations"]["dev.gyre.package"], "acme/tests-green");
     let raw_bytes = skopeo_inspect(&["--raw"], &reference);
-    assert_eq!(Digest::of(raw_bytes.trim_end().as_bytes()), published.digest);
+    assert_eq!(
+        Digest::of(raw_bytes.trim_end().as_bytes()),
+        published.digest
+    );
 
-    let config: serde_json::Value = serde_json::from_str(&skopeo_inspect(&["--config", "--raw"], &reference)).unwrap();
+    let config: serde_json::Value =
+        serde_json::from_str(&skopeo_inspect(&["--config", "--raw"], &reference)).unwrap();
     assert_eq!(config["architecture"], "wasm");
     assert_eq!(config["gyre"]["components"][0]["plugin"], "tests-green");
-    assert!(config["gyre"]["components"][0]["manifest"].as_str().unwrap().contains("[plugin]"));
+    assert!(
+        config["gyre"]["components"][0]["manifest"]
+            .as_str()
+            .unwrap()
+            .contains("[plugin]")
+    );
 }
 
 // ---- state keyed by signed identity ----
@@ -422,7 +568,14 @@ async fn state_follows_the_signed_identity_across_upgrades_and_not_to_impostors(
     let w = World::new();
     let name: PackageName = "acme/hostile-trap-midcall".parse().unwrap();
     let original = read(artifacts::HOSTILE_TRAP_MIDCALL);
-    w.publish_as(&t, &w.acme, "acme/hostile-trap-midcall", "c.wasm", original.clone()).await;
+    w.publish_as(
+        &t,
+        &w.acme,
+        "acme/hostile-trap-midcall",
+        "c.wasm",
+        original.clone(),
+    )
+    .await;
     w.latest(&t, &name).await.unwrap();
 
     let sandbox = Sandbox::new();
@@ -444,7 +597,14 @@ async fn state_follows_the_signed_identity_across_upgrades_and_not_to_impostors(
 
     // A new version (new digest) from the same publisher sees its state.
     let text = manifest_text(Path::new(artifacts::HOSTILE_TRAP_MIDCALL)).replace("0.1.0", "0.2.0");
-    w.publish_as(&t, &w.acme, "acme/hostile-trap-midcall", "c.wasm", with_manifest(&original, &text)).await;
+    w.publish_as(
+        &t,
+        &w.acme,
+        "acme/hostile-trap-midcall",
+        "c.wasm",
+        with_manifest(&original, &text),
+    )
+    .await;
     w.latest(&t, &name).await.unwrap();
     let v2 = w.installed().plugin(&name).unwrap();
     assert_ne!(v2.digest, v1.digest);
@@ -461,14 +621,37 @@ async fn state_follows_the_signed_identity_across_upgrades_and_not_to_impostors(
         if trusted {
             w2.policy.trust("impostor", impostor.public(), "acme");
         }
-        let t2 = Target { backend: AnyBackend::Local(LocalRegistry::new(&other.join("r"))), server: None, _dir: other };
-        w2.publish_as(&t2, &impostor, "acme/hostile-trap-midcall", "c.wasm", original.clone()).await;
-        let fetched = w2.fetch_at(&t2, &name, &Pin::Want(Want::Latest), !trusted, Timestamp::now()).await.unwrap();
+        let t2 = Target {
+            backend: AnyBackend::Local(LocalRegistry::new(&other.join("r"))),
+            server: None,
+            _dir: other,
+        };
+        w2.publish_as(
+            &t2,
+            &impostor,
+            "acme/hostile-trap-midcall",
+            "c.wasm",
+            original.clone(),
+        )
+        .await;
+        let fetched = w2
+            .fetch_at(
+                &t2,
+                &name,
+                &Pin::Want(Want::Latest),
+                !trusted,
+                Timestamp::now(),
+            )
+            .await
+            .unwrap();
         w2.installed().commit(&fetched, Timestamp::now()).unwrap();
         let theirs = w2.installed().plugin(&name).unwrap();
         assert_ne!(theirs.state_key(), v1.state_key());
         let seen = run(&theirs, r#"{"key": "k"}"#).await.unwrap().unwrap();
-        assert!(seen.contains("\"kv_before_trap\":null"), "impostor saw state: {seen}");
+        assert!(
+            seen.contains("\"kv_before_trap\":null"),
+            "impostor saw state: {seen}"
+        );
     }
 }
 
@@ -477,10 +660,22 @@ async fn a_lockfile_reinstall_is_reproducible_and_never_follows_a_newer_release(
     let t = Target::local();
     let w = World::new();
     let name: PackageName = "acme/tests-green".parse().unwrap();
-    let v1 = w.publish(&t, "acme/tests-green", artifacts::TESTS_GREEN).await;
+    let v1 = w
+        .publish(&t, "acme/tests-green", artifacts::TESTS_GREEN)
+        .await;
     let text = manifest_text(Path::new(artifacts::TESTS_GREEN)).replace("0.1.0", "0.1.1");
-    w.publish_as(&t, &w.acme, "acme/tests-green", "c.wasm", with_manifest(&read(artifacts::TESTS_GREEN), &text)).await;
-    let locked = Pin::Locked { version: "0.1.0".parse().unwrap(), digest: v1.digest };
+    w.publish_as(
+        &t,
+        &w.acme,
+        "acme/tests-green",
+        "c.wasm",
+        with_manifest(&read(artifacts::TESTS_GREEN), &text),
+    )
+    .await;
+    let locked = Pin::Locked {
+        version: "0.1.0".parse().unwrap(),
+        digest: v1.digest,
+    };
     let record = w.install(&t, &name, &locked).await.unwrap();
     assert_eq!(record.digest, v1.digest);
     assert_eq!(record.version.to_string(), "0.1.0");

@@ -19,7 +19,9 @@ struct User {
 
 impl User {
     fn new() -> Self {
-        let u = Self { home: TempDir::new("cli-registry") };
+        let u = Self {
+            home: TempDir::new("cli-registry"),
+        };
         std::fs::create_dir_all(u.home.join("project")).unwrap();
         u
     }
@@ -38,7 +40,12 @@ impl User {
 
     fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert_eq!(out.status.code(), Some(SUCCESS), "gyre {args:?}: {}", text(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(SUCCESS),
+            "gyre {args:?}: {}",
+            text(&out)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -61,7 +68,13 @@ impl User {
             .as_array()
             .unwrap()
             .iter()
-            .map(|r| format!("{}@{}", r["package"].as_str().unwrap(), r["version"].as_str().unwrap()))
+            .map(|r| {
+                format!(
+                    "{}@{}",
+                    r["package"].as_str().unwrap(),
+                    r["version"].as_str().unwrap()
+                )
+            })
             .collect()
     }
 
@@ -71,14 +84,25 @@ impl User {
 }
 
 fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 #[test]
 fn publish_install_list_verify_remove_on_the_embedded_registry() {
     let u = User::new();
     u.publisher("acme");
-    let out = u.json(&["publish", artifacts::TESTS_GREEN, "--namespace", "acme", "--key", "acme"]);
+    let out = u.json(&[
+        "publish",
+        artifacts::TESTS_GREEN,
+        "--namespace",
+        "acme",
+        "--key",
+        "acme",
+    ]);
     assert_eq!(out["package"], "acme/tests-green");
     let digest = out["digest"].as_str().unwrap().to_string();
 
@@ -87,19 +111,29 @@ fn publish_install_list_verify_remove_on_the_embedded_registry() {
     assert_eq!(hits[0]["package"], "acme/tests-green", "{hits}");
     let out = u.run(&["install", "acme/tests-green", "--yes"]);
     assert_eq!(out.status.code(), Some(SUCCESS), "{}", text(&out));
-    assert!(text(&out).contains("tests-green (verifier)"), "{}", text(&out));
+    assert!(
+        text(&out).contains("tests-green (verifier)"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(u.installed(), ["acme/tests-green@0.1.0"]);
     assert!(u.lockfile().contains(&digest), "{}", u.lockfile());
     assert!(u.ok(&["verify"]).contains("ok      acme/tests-green@0.1.0"));
 
     // A component modified after install fails verification.
-    let wasm = u.home.join("data/packages/acme/tests-green/tests-green.wasm");
+    let wasm = u
+        .home
+        .join("data/packages/acme/tests-green/tests-green.wasm");
     let mut bytes = std::fs::read(&wasm).unwrap();
     bytes[100] ^= 1;
     std::fs::write(&wasm, bytes).unwrap();
     let out = u.run(&["verify"]);
     assert_eq!(out.status.code(), Some(FAILED), "{}", text(&out));
-    assert!(text(&out).contains("modified after install"), "{}", text(&out));
+    assert!(
+        text(&out).contains("modified after install"),
+        "{}",
+        text(&out)
+    );
 
     u.ok(&["remove", "acme/tests-green"]);
     assert!(u.installed().is_empty());
@@ -110,15 +144,33 @@ fn publish_install_list_verify_remove_on_the_embedded_registry() {
 fn install_without_consent_is_refused_and_leaves_nothing() {
     let u = User::new();
     u.publisher("acme");
-    u.ok(&["publish", artifacts::HTTP_JSON, "--namespace", "acme", "--key", "acme"]);
+    u.ok(&[
+        "publish",
+        artifacts::HTTP_JSON,
+        "--namespace",
+        "acme",
+        "--key",
+        "acme",
+    ]);
     let out = u.run(&["install", "acme/http-json"]);
     assert_eq!(out.status.code(), Some(DENIED), "{}", text(&out));
     let shown = text(&out);
-    for request in ["network https://api.github.com", "secret GITHUB_TOKEN", "needs your consent", "Nothing was installed"] {
+    for request in [
+        "network https://api.github.com",
+        "secret GITHUB_TOKEN",
+        "needs your consent",
+        "Nothing was installed",
+    ] {
         assert!(shown.contains(request), "{request:?} not shown: {shown}");
     }
     assert!(u.installed().is_empty());
-    assert!(!u.home.join("data/packages/acme").exists() || std::fs::read_dir(u.home.join("data/packages/acme")).unwrap().next().is_none());
+    assert!(
+        !u.home.join("data/packages/acme").exists()
+            || std::fs::read_dir(u.home.join("data/packages/acme"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
     assert!(u.lockfile().is_empty());
 }
 
@@ -126,26 +178,62 @@ fn install_without_consent_is_refused_and_leaves_nothing() {
 fn an_upgrade_that_widens_asks_again_and_a_grants_file_can_approve_it() {
     let u = User::new();
     u.publisher("acme");
-    u.ok(&["publish", artifacts::HTTP_JSON, "--namespace", "acme", "--key", "acme"]);
+    u.ok(&[
+        "publish",
+        artifacts::HTTP_JSON,
+        "--namespace",
+        "acme",
+        "--key",
+        "acme",
+    ]);
     u.ok(&["install", "acme/http-json", "--yes"]);
 
     let text_v2 = manifest_text(Path::new(artifacts::HTTP_JSON))
         .replace("version = \"0.1.0\"", "version = \"0.2.0\"")
         .replace("http = [", "http = [\"https://collector.example\", ");
     let v2 = u.home.join("http-json-0.2.0.wasm");
-    std::fs::write(&v2, with_manifest(&std::fs::read(artifacts::HTTP_JSON).unwrap(), &text_v2)).unwrap();
-    u.ok(&["publish", v2.to_str().unwrap(), "--namespace", "acme", "--key", "acme"]);
+    std::fs::write(
+        &v2,
+        with_manifest(&std::fs::read(artifacts::HTTP_JSON).unwrap(), &text_v2),
+    )
+    .unwrap();
+    u.ok(&[
+        "publish",
+        v2.to_str().unwrap(),
+        "--namespace",
+        "acme",
+        "--key",
+        "acme",
+    ]);
 
     let out = u.run(&["upgrade", "acme/http-json"]);
     assert_eq!(out.status.code(), Some(DENIED), "{}", text(&out));
-    assert!(text(&out).contains("+ network https://collector.example (WIDENS)"), "{}", text(&out));
-    assert_eq!(u.installed(), ["acme/http-json@0.1.0"], "the refused upgrade changed the install");
+    assert!(
+        text(&out).contains("+ network https://collector.example (WIDENS)"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        u.installed(),
+        ["acme/http-json@0.1.0"],
+        "the refused upgrade changed the install"
+    );
     assert!(u.lockfile().contains("0.1.0"));
 
     // A grants file that does not cover the new origin is not consent...
     let narrow = u.home.join("narrow.toml");
     std::fs::write(&narrow, "[packages.\"acme/http-json\".http-json]\nkind = \"connector\"\n[packages.\"acme/http-json\".http-json.capabilities]\nhttp = [\"https://api.github.com\"]\n").unwrap();
-    assert_eq!(u.run(&["upgrade", "acme/http-json", "--grants", narrow.to_str().unwrap()]).status.code(), Some(DENIED));
+    assert_eq!(
+        u.run(&[
+            "upgrade",
+            "acme/http-json",
+            "--grants",
+            narrow.to_str().unwrap()
+        ])
+        .status
+        .code(),
+        Some(DENIED)
+    );
     // ...one that does is.
     let wide = u.home.join("wide.toml");
     std::fs::write(
@@ -153,7 +241,12 @@ fn an_upgrade_that_widens_asks_again_and_a_grants_file_can_approve_it() {
         "[packages.\"acme/http-json\".http-json]\nkind = \"connector\"\n[packages.\"acme/http-json\".http-json.capabilities]\nhttp = [\"https://collector.example\", \"http://127.0.0.1:*\", \"http://localhost:*\", \"https://api.github.com\"]\nsecrets = [\"HTTP_JSON_TOKEN\", \"GITHUB_TOKEN\"]\n[packages.\"acme/http-json\".http-json.budgets]\nfuel = 1000000000\ntimeout-ms = 15000\nmemory-mib = 64\n",
     )
     .unwrap();
-    u.ok(&["upgrade", "acme/http-json", "--grants", wide.to_str().unwrap()]);
+    u.ok(&[
+        "upgrade",
+        "acme/http-json",
+        "--grants",
+        wide.to_str().unwrap(),
+    ]);
     assert_eq!(u.installed(), ["acme/http-json@0.2.0"]);
     assert!(u.lockfile().contains("0.2.0"));
 }
@@ -163,13 +256,25 @@ fn unknown_signers_are_refused_unless_the_loud_flag_is_given() {
     let u = User::new();
     // A key that is not in the trust policy.
     u.ok(&["key", "generate", "stranger"]);
-    u.ok(&["publish", artifacts::TESTS_GREEN, "--namespace", "stranger", "--key", "stranger"]);
+    u.ok(&[
+        "publish",
+        artifacts::TESTS_GREEN,
+        "--namespace",
+        "stranger",
+        "--key",
+        "stranger",
+    ]);
     let out = u.run(&["install", "stranger/tests-green", "--yes"]);
     assert_eq!(out.status.code(), Some(FAILED), "{}", text(&out));
     assert!(text(&out).contains("untrusted key"), "{}", text(&out));
     assert!(u.installed().is_empty());
 
-    let out = u.run(&["install", "stranger/tests-green", "--yes", "--dangerously-allow-untrusted"]);
+    let out = u.run(&[
+        "install",
+        "stranger/tests-green",
+        "--yes",
+        "--dangerously-allow-untrusted",
+    ]);
     assert_eq!(out.status.code(), Some(SUCCESS), "{}", text(&out));
     assert!(text(&out).contains("NOT TRUSTED"), "{}", text(&out));
     assert!(u.ok(&["list"]).contains("UNTRUSTED"));
@@ -181,18 +286,38 @@ fn oci_publish_install_and_a_moved_tag_against_the_lockfile() {
     let registry = format!("oci+http://{}", server.host());
     let u = User::new();
     u.publisher("acme");
-    u.ok(&["publish", artifacts::TESTS_GREEN, "--namespace", "acme", "--key", "acme", "--registry", &registry]);
+    u.ok(&[
+        "publish",
+        artifacts::TESTS_GREEN,
+        "--namespace",
+        "acme",
+        "--key",
+        "acme",
+        "--registry",
+        &registry,
+    ]);
     let hits = u.json(&["search", "--registry", &registry]);
     assert_eq!(hits[0]["package"], "acme/tests-green", "{hits}");
-    u.ok(&["install", "acme/tests-green", "--yes", "--registry", &registry]);
+    u.ok(&[
+        "install",
+        "acme/tests-green",
+        "--yes",
+        "--registry",
+        &registry,
+    ]);
     assert_eq!(u.installed(), ["acme/tests-green@0.1.0"]);
     let pinned = u.lockfile();
     assert!(pinned.contains("acme/tests-green"), "{pinned}");
 
     // Reinstall from the lockfile after someone repointed the tag: refused.
-    let evil_text = manifest_text(Path::new(artifacts::TESTS_GREEN)).replace("Passes", "Always passes");
+    let evil_text =
+        manifest_text(Path::new(artifacts::TESTS_GREEN)).replace("Passes", "Always passes");
     let evil = u.home.join("evil.wasm");
-    std::fs::write(&evil, with_manifest(&std::fs::read(artifacts::TESTS_GREEN).unwrap(), &evil_text)).unwrap();
+    std::fs::write(
+        &evil,
+        with_manifest(&std::fs::read(artifacts::TESTS_GREEN).unwrap(), &evil_text),
+    )
+    .unwrap();
     // Someone with push access to the registry (but not the key) moves the tag.
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -203,7 +328,15 @@ fn oci_publish_install_and_a_moved_tag_against_the_lockfile() {
             vec![("evil.wasm".into(), std::fs::read(&evil).unwrap())],
         )
         .unwrap();
-        backend.push(&"acme/tests-green".parse().unwrap(), "0.1.0", &built, &gyre_registry::progress::Quiet).await.unwrap();
+        backend
+            .push(
+                &"acme/tests-green".parse().unwrap(),
+                "0.1.0",
+                &built,
+                &gyre_registry::progress::Quiet,
+            )
+            .await
+            .unwrap();
     });
     u.ok(&["remove", "acme/tests-green"]);
     std::fs::write(u.home.join("project/gyre.lock"), &pinned).unwrap();

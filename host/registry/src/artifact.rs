@@ -178,7 +178,8 @@ pub fn build(name: &PackageName, components: Vec<(String, Vec<u8>)>) -> Result<B
     let mut version: Option<semver::Version> = None;
     let mut description = String::new();
     for (file, bytes) in components {
-        let checked = check_component(&bytes, &file).map_err(|e| RegistryError::invalid(e.to_string()))?;
+        let checked =
+            check_component(&bytes, &file).map_err(|e| RegistryError::invalid(e.to_string()))?;
         let info = &checked.manifest.plugin;
         match &version {
             None => version = Some(info.version.clone()),
@@ -190,7 +191,10 @@ pub fn build(name: &PackageName, components: Vec<(String, Vec<u8>)>) -> Result<B
             }
             Some(_) => {}
         }
-        if entries.iter().any(|e: &ComponentEntry| e.plugin == info.name) {
+        if entries
+            .iter()
+            .any(|e: &ComponentEntry| e.plugin == info.name)
+        {
             return Err(RegistryError::invalid(format!(
                 "two components are named {}",
                 info.name
@@ -203,7 +207,9 @@ pub fn build(name: &PackageName, components: Vec<(String, Vec<u8>)>) -> Result<B
         summary.imports.extend(checked.info.imports.iter().cloned());
         let mut layer = Descriptor::of(WASM_LAYER_MEDIA_TYPE, &bytes);
         let file = format!("{}.wasm", info.name);
-        layer.annotations.insert(TITLE_ANNOTATION.into(), file.clone());
+        layer
+            .annotations
+            .insert(TITLE_ANNOTATION.into(), file.clone());
         entries.push(ComponentEntry {
             plugin: info.name.clone(),
             kind: info.kind,
@@ -270,7 +276,11 @@ pub fn index_artifact(index: &[u8]) -> (Vec<u8>, Vec<u8>, Descriptor) {
         layers: vec![layer.clone()],
         annotations: BTreeMap::new(),
     };
-    (serde_json::to_vec(&manifest).unwrap_or_default(), config, layer)
+    (
+        serde_json::to_vec(&manifest).unwrap_or_default(),
+        config,
+        layer,
+    )
 }
 
 /// Parses a package manifest whose digest was already checked, and checks
@@ -285,7 +295,9 @@ pub fn parse_manifest(bytes: &[u8], id: &PackageId) -> Result<ImageManifest> {
         )));
     }
     if m.config.size > MAX_CONFIG_BYTES as u64 {
-        return Err(RegistryError::refused(format!("{id}: the config is too large")));
+        return Err(RegistryError::refused(format!(
+            "{id}: the config is too large"
+        )));
     }
     if m.layers.is_empty() || m.layers.len() > MAX_COMPONENTS {
         return Err(RegistryError::refused(format!(
@@ -334,7 +346,11 @@ pub fn parse_config(bytes: &[u8], manifest: &ImageManifest, id: &PackageId) -> R
 
 /// Checks a fetched component (digest already verified) against its entry
 /// in the config and the package identity.
-pub fn check_fetched(bytes: &[u8], entry: &ComponentEntry, id: &PackageId) -> Result<CheckedComponent> {
+pub fn check_fetched(
+    bytes: &[u8],
+    entry: &ComponentEntry,
+    id: &PackageId,
+) -> Result<CheckedComponent> {
     let origin = format!("{id}: component {}", entry.file);
     let checked = check_component(bytes, &origin)?;
     let described = Manifest::parse(&entry.manifest, &origin)

@@ -128,7 +128,9 @@ impl Registries {
                 },
             )];
         }
-        self.registries.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        self.registries
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 }
-

@@ -35,7 +35,11 @@ impl Request {
     /// One line per request, for people.
     pub fn describe(&self) -> Vec<String> {
         let c = &self.capabilities;
-        let mut out: Vec<String> = c.directories.iter().map(|d| format!("directory {d}")).collect();
+        let mut out: Vec<String> = c
+            .directories
+            .iter()
+            .map(|d| format!("directory {d}"))
+            .collect();
         out.extend(c.http.iter().map(|o| format!("network {o}")));
         out.extend(c.secrets.iter().map(|s| format!("secret {s}")));
         let b = &self.budgets;
@@ -112,11 +116,18 @@ pub fn changes(component: &PluginName, old: Option<&Request>, new: &Request) -> 
         }
     };
     if old.kind != new.kind {
-        push(true, format!("kind changes from {} to {}", old.kind, new.kind));
+        push(
+            true,
+            format!("kind changes from {} to {}", old.kind, new.kind),
+        );
     }
     let (oc, nc) = (&old.capabilities, &new.capabilities);
     for d in &nc.directories {
-        match oc.directories.iter().find(|o| o.source == d.source && o.guest == d.guest) {
+        match oc
+            .directories
+            .iter()
+            .find(|o| o.source == d.source && o.guest == d.guest)
+        {
             None => push(true, format!("+ directory {d}")),
             Some(o) if o.access == Access::ReadOnly && d.access == Access::ReadWrite => {
                 push(true, format!("directory {} becomes read-write", d.guest))
@@ -128,7 +139,11 @@ pub fn changes(component: &PluginName, old: Option<&Request>, new: &Request) -> 
         }
     }
     for d in &oc.directories {
-        if !nc.directories.iter().any(|n| n.source == d.source && n.guest == d.guest) {
+        if !nc
+            .directories
+            .iter()
+            .any(|n| n.source == d.source && n.guest == d.guest)
+        {
             push(false, format!("- directory {d}"));
         }
     }
@@ -217,7 +232,8 @@ pub struct ApprovalFile {
 impl ApprovalFile {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| RegistryError::io(path, e))?;
-        toml::from_str(&text).map_err(|e| RegistryError::invalid(format!("{}: {e}", path.display())))
+        toml::from_str(&text)
+            .map_err(|e| RegistryError::invalid(format!("{}: {e}", path.display())))
     }
 }
 
@@ -280,9 +296,16 @@ mod tests {
             PluginKind::Connector,
             "http = [\"https://*.example.com\"]\n[[directories]]\nmount = \"workspace\"\nguest = \"/w\"\naccess = \"read-only\"",
         );
-        let same_or_narrower = req(PluginKind::Connector, "http = [\"https://api.example.com\"]");
+        let same_or_narrower = req(
+            PluginKind::Connector,
+            "http = [\"https://api.example.com\"]",
+        );
         let name: PluginName = "p".parse().unwrap();
-        assert!(changes(&name, Some(&old), &same_or_narrower).iter().all(|c| !c.widens));
+        assert!(
+            changes(&name, Some(&old), &same_or_narrower)
+                .iter()
+                .all(|c| !c.widens)
+        );
         for wider in [
             "http = [\"https://evil.example\"]",
             "secrets = [\"TOKEN\"]",
@@ -290,10 +313,17 @@ mod tests {
             "[[directories]]\nhost = \"/etc\"\nguest = \"/etc\"\naccess = \"read-only\"",
         ] {
             let new = req(PluginKind::Connector, wider);
-            assert!(changes(&name, Some(&old), &new).iter().any(|c| c.widens), "{wider}");
+            assert!(
+                changes(&name, Some(&old), &new).iter().any(|c| c.widens),
+                "{wider}"
+            );
         }
         let verifier = req(PluginKind::Verifier, "");
-        assert!(changes(&name, Some(&verifier), &req(PluginKind::Connector, "")).iter().any(|c| c.widens));
+        assert!(
+            changes(&name, Some(&verifier), &req(PluginKind::Connector, ""))
+                .iter()
+                .any(|c| c.widens)
+        );
     }
 
     #[test]

@@ -40,8 +40,14 @@ impl std::str::FromStr for Digest {
         let hex_part = s
             .strip_prefix("sha256:")
             .ok_or_else(|| format!("digest {s:?} must start with `sha256:`"))?;
-        if hex_part.len() != 64 || !hex_part.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            return Err(format!("digest {s:?} must be `sha256:` and 64 lowercase hex digits"));
+        if hex_part.len() != 64
+            || !hex_part
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
+            return Err(format!(
+                "digest {s:?} must be `sha256:` and 64 lowercase hex digits"
+            ));
         }
         let mut out = [0u8; 32];
         hex::decode_to_slice(hex_part, &mut out).map_err(|e| format!("digest {s:?}: {e}"))?;
@@ -77,7 +83,11 @@ mod tests {
         let d = Digest::of(b"gyre");
         assert_eq!(d.to_string().parse::<Digest>(), Ok(d));
         assert!("sha512:00".parse::<Digest>().is_err());
-        assert!(format!("sha256:{}", "A".repeat(64)).parse::<Digest>().is_err());
+        assert!(
+            format!("sha256:{}", "A".repeat(64))
+                .parse::<Digest>()
+                .is_err()
+        );
         assert!("sha256:abc".parse::<Digest>().is_err());
     }
 
@@ -85,7 +95,13 @@ mod tests {
     fn verify_names_what_was_modified() {
         let d = Digest::of(b"original");
         assert!(d.verify(b"original", "layer").is_ok());
-        let err = d.verify(b"modified", "layer tests-green.wasm").unwrap_err().to_string();
-        assert!(err.contains("layer tests-green.wasm") && err.contains("does not match"), "{err}");
+        let err = d
+            .verify(b"modified", "layer tests-green.wasm")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("layer tests-green.wasm") && err.contains("does not match"),
+            "{err}"
+        );
     }
 }

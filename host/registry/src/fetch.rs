@@ -12,7 +12,9 @@ use crate::index::{IndexCheck, Release, VerifiedIndex};
 use crate::progress::Progress;
 use crate::seen::SeenStore;
 use crate::trust::TrustPolicy;
-use crate::{Digest, Namespace, PackageId, PackageName, PublicKey, RegistryError, Result, Timestamp, Want};
+use crate::{
+    Digest, Namespace, PackageId, PackageName, PublicKey, RegistryError, Result, Timestamp, Want,
+};
 
 /// What the checks are made against.
 pub struct Checks<'a> {
@@ -65,11 +67,21 @@ impl Fetched {
 }
 
 /// Fetches and verifies the index of `ns`, and remembers its version.
-pub async fn index<B: Backend>(backend: &B, ns: &Namespace, checks: &mut Checks<'_>) -> Result<VerifiedIndex> {
-    let bytes = backend.get_index(ns).await?.ok_or_else(|| RegistryError::NotFound {
-        what: format!("namespace {ns}"),
-        detail: format!("{} has no index for it; nothing was published there", backend.id()),
-    })?;
+pub async fn index<B: Backend>(
+    backend: &B,
+    ns: &Namespace,
+    checks: &mut Checks<'_>,
+) -> Result<VerifiedIndex> {
+    let bytes = backend
+        .get_index(ns)
+        .await?
+        .ok_or_else(|| RegistryError::NotFound {
+            what: format!("namespace {ns}"),
+            detail: format!(
+                "{} has no index for it; nothing was published there",
+                backend.id()
+            ),
+        })?;
     let verified = IndexCheck {
         namespace: ns,
         registry: backend.id(),
@@ -84,19 +96,33 @@ pub async fn index<B: Backend>(backend: &B, ns: &Namespace, checks: &mut Checks<
 }
 
 /// Picks the release a pin asks for from a verified index.
-pub fn resolve(index: &VerifiedIndex, name: &PackageName, pin: &Pin) -> Result<(semver::Version, Release)> {
-    let entry = index.body.packages.get(&name.name).ok_or_else(|| RegistryError::NotFound {
-        what: format!("package {name}"),
-        detail: format!(
-            "namespace {} has {}",
-            name.namespace,
-            if index.body.packages.is_empty() {
-                "no packages".to_string()
-            } else {
-                index.body.packages.keys().map(|k| k.to_string()).collect::<Vec<_>>().join(", ")
-            }
-        ),
-    })?;
+pub fn resolve(
+    index: &VerifiedIndex,
+    name: &PackageName,
+    pin: &Pin,
+) -> Result<(semver::Version, Release)> {
+    let entry = index
+        .body
+        .packages
+        .get(&name.name)
+        .ok_or_else(|| RegistryError::NotFound {
+            what: format!("package {name}"),
+            detail: format!(
+                "namespace {} has {}",
+                name.namespace,
+                if index.body.packages.is_empty() {
+                    "no packages".to_string()
+                } else {
+                    index
+                        .body
+                        .packages
+                        .keys()
+                        .map(|k| k.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ),
+        })?;
     match pin {
         Pin::Want(want) => entry
             .releases
@@ -108,14 +134,22 @@ pub fn resolve(index: &VerifiedIndex, name: &PackageName, pin: &Pin) -> Result<(
                 what: format!("a release of {name} matching {want}"),
                 detail: format!(
                     "published: {}",
-                    entry.releases.keys().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+                    entry
+                        .releases
+                        .keys()
+                        .map(|v| v.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             }),
         Pin::Locked { version, digest } => {
-            let release = entry.releases.get(version).ok_or_else(|| RegistryError::NotFound {
-                what: format!("{name}@{version} (pinned by gyre.lock)"),
-                detail: "the signed index no longer lists it".into(),
-            })?;
+            let release = entry
+                .releases
+                .get(version)
+                .ok_or_else(|| RegistryError::NotFound {
+                    what: format!("{name}@{version} (pinned by gyre.lock)"),
+                    detail: "the signed index no longer lists it".into(),
+                })?;
             if release.digest != *digest {
                 return Err(RegistryError::refused(format!(
                     "{name}@{version} moved: gyre.lock pins {digest}, but the registry now says \
@@ -149,27 +183,34 @@ pub async fn fetch<B: Backend>(
     // The registry's own tag must agree with the signed index: a tag that
     // was repointed (the tj-actions attack) is refused, never followed.
     let tag = version_tag(&version);
-    if let Some(tagged) = backend.tag(name, &tag).await? {
-        if tagged != digest {
-            return Err(RegistryError::refused(format!(
-                "moved tag: {name}:{tag} in {} points at {tagged}, but the signed release is {digest}. \
-                 Someone repointed the tag; nothing was installed.",
-                backend.id()
-            )));
-        }
+    if let Some(tagged) = backend.tag(name, &tag).await?
+        && tagged != digest
+    {
+        return Err(RegistryError::refused(format!(
+            "moved tag: {name}:{tag} in {} points at {tagged}, but the signed release is {digest}. \
+             Someone repointed the tag; nothing was installed.",
+            backend.id()
+        )));
     }
 
     let manifest_bytes = backend.manifest(name, &digest).await?;
     digest.verify(&manifest_bytes, &format!("manifest of {id}"))?;
     let manifest = artifact::parse_manifest(&manifest_bytes, &id)?;
-    let config_bytes = backend.blob(name, &manifest.config, &crate::progress::Quiet).await?;
-    manifest.config.digest.verify(&config_bytes, &format!("config of {id}"))?;
+    let config_bytes = backend
+        .blob(name, &manifest.config, &crate::progress::Quiet)
+        .await?;
+    manifest
+        .config
+        .digest
+        .verify(&config_bytes, &format!("config of {id}"))?;
     let config = artifact::parse_config(&config_bytes, &manifest, &id)?;
 
     let mut components = Vec::new();
     for (layer, entry) in manifest.layers.iter().zip(config.components) {
         let bytes = backend.blob(name, layer, progress).await?;
-        layer.digest.verify(&bytes, &format!("{id}: component {}", entry.file))?;
+        layer
+            .digest
+            .verify(&bytes, &format!("{id}: component {}", entry.file))?;
         if bytes.len() as u64 != layer.size {
             return Err(RegistryError::refused(format!(
                 "{id}: component {} has {} bytes, the manifest says {}",
@@ -179,7 +220,11 @@ pub async fn fetch<B: Backend>(
             )));
         }
         let checked = artifact::check_fetched(&bytes, &entry, &id)?;
-        components.push(FetchedComponent { entry, bytes, checked });
+        components.push(FetchedComponent {
+            entry,
+            bytes,
+            checked,
+        });
     }
     Ok(Fetched {
         id,

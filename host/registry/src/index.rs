@@ -9,8 +9,7 @@
 use crate::keys::Purpose;
 use crate::trust::TrustPolicy;
 use crate::{
-    Digest, Namespace, PackageId, PublicKey, RegistryError, Result, SecretKey, Signature,
-    Timestamp,
+    Digest, Namespace, PackageId, PublicKey, RegistryError, Result, SecretKey, Signature, Timestamp,
 };
 use gyre_manifest::PluginName;
 use serde::{Deserialize, Serialize};
@@ -167,7 +166,10 @@ pub struct IndexCheck<'a> {
 
 impl IndexCheck<'_> {
     pub fn open(&self, bytes: &[u8]) -> Result<VerifiedIndex> {
-        let what = format!("the index of namespace {} in {}", self.namespace, self.registry);
+        let what = format!(
+            "the index of namespace {} in {}",
+            self.namespace, self.registry
+        );
         if bytes.len() > MAX_INDEX_BYTES {
             return Err(RegistryError::refused(format!(
                 "{what} is {} bytes, over the {MAX_INDEX_BYTES}-byte limit",

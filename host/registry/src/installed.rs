@@ -100,7 +100,9 @@ impl Installed {
     }
 
     pub fn dir(&self, name: &PackageName) -> PathBuf {
-        self.root.join(name.namespace.as_str()).join(name.name.as_str())
+        self.root
+            .join(name.namespace.as_str())
+            .join(name.name.as_str())
     }
 
     pub fn get(&self, name: &PackageName) -> Result<Option<InstallRecord>> {
@@ -122,10 +124,10 @@ impl Installed {
                     ns.file_name().unwrap_or_default().to_string_lossy(),
                     pkg.file_name().unwrap_or_default().to_string_lossy()
                 );
-                if let Ok(name) = name.parse::<PackageName>() {
-                    if let Some(record) = self.get(&name)? {
-                        out.push(record);
-                    }
+                if let Ok(name) = name.parse::<PackageName>()
+                    && let Some(record) = self.get(&name)?
+                {
+                    out.push(record);
                 }
             }
         }
@@ -192,7 +194,12 @@ impl Installed {
         result
     }
 
-    fn stage_and_swap(&self, fetched: &Fetched, now: Timestamp, staging: &Path) -> Result<InstallRecord> {
+    fn stage_and_swap(
+        &self,
+        fetched: &Fetched,
+        now: Timestamp,
+        staging: &Path,
+    ) -> Result<InstallRecord> {
         std::fs::create_dir(staging).map_err(|e| RegistryError::io(staging, e))?;
         let mut components = Vec::new();
         for c in &fetched.components {

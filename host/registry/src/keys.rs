@@ -232,11 +232,28 @@ mod tests {
     fn a_signature_verifies_only_for_its_key_bytes_and_purpose() {
         let key = SecretKey::generate("acme");
         let sig = key.sign(Purpose::Release, b"acme/x@1.0.0");
-        assert!(key.public().verify(Purpose::Release, b"acme/x@1.0.0", &sig).is_ok());
-        assert!(key.public().verify(Purpose::Release, b"acme/x@1.0.1", &sig).is_err());
-        assert!(key.public().verify(Purpose::Index, b"acme/x@1.0.0", &sig).is_err());
+        assert!(
+            key.public()
+                .verify(Purpose::Release, b"acme/x@1.0.0", &sig)
+                .is_ok()
+        );
+        assert!(
+            key.public()
+                .verify(Purpose::Release, b"acme/x@1.0.1", &sig)
+                .is_err()
+        );
+        assert!(
+            key.public()
+                .verify(Purpose::Index, b"acme/x@1.0.0", &sig)
+                .is_err()
+        );
         let other = SecretKey::generate("mallory");
-        assert!(other.public().verify(Purpose::Release, b"acme/x@1.0.0", &sig).is_err());
+        assert!(
+            other
+                .public()
+                .verify(Purpose::Release, b"acme/x@1.0.0", &sig)
+                .is_err()
+        );
     }
 
     #[test]

@@ -63,9 +63,9 @@ impl PackageName {
 impl std::str::FromStr for PackageName {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let (ns, name) = s
-            .split_once('/')
-            .ok_or_else(|| format!("package {s:?} must be written namespace/name, e.g. acme/{s}"))?;
+        let (ns, name) = s.split_once('/').ok_or_else(|| {
+            format!("package {s:?} must be written namespace/name, e.g. acme/{s}")
+        })?;
         Ok(Self {
             namespace: ns.parse().map_err(|e| format!("package {s:?}: {e}"))?,
             name: name.parse().map_err(|e| format!("package {s:?}: {e}"))?,
@@ -148,7 +148,9 @@ impl std::str::FromStr for PackageRef {
             Some((name, range)) => (
                 name,
                 Want::Range(range.parse().map_err(|e| {
-                    format!("{s:?}: {range:?} is not a version or range (e.g. 1.2, ^1, =1.2.3): {e}")
+                    format!(
+                        "{s:?}: {range:?} is not a version or range (e.g. 1.2, ^1, =1.2.3): {e}"
+                    )
                 })?),
             ),
         };
@@ -184,10 +186,21 @@ mod tests {
 
     #[test]
     fn malformed_names_are_refused_with_the_reason() {
-        for bad in ["tests-green", "Acme/x", "acme/x/y", "acme/../x", "acme/x@banana"] {
+        for bad in [
+            "tests-green",
+            "Acme/x",
+            "acme/x/y",
+            "acme/../x",
+            "acme/x@banana",
+        ] {
             let err = bad.parse::<PackageRef>().unwrap_err();
             assert!(!err.is_empty(), "{bad}");
         }
-        assert!("tests-green".parse::<PackageName>().unwrap_err().contains("namespace/name"));
+        assert!(
+            "tests-green"
+                .parse::<PackageName>()
+                .unwrap_err()
+                .contains("namespace/name")
+        );
     }
 }

@@ -7,7 +7,9 @@ use crate::backend::{Backend, version_tag};
 use crate::index::{IndexBody, IndexCheck, Release};
 use crate::progress::Progress;
 use crate::trust::TrustPolicy;
-use crate::{Digest, Namespace, PackageId, PackageName, RegistryError, Result, SecretKey, Timestamp};
+use crate::{
+    Digest, Namespace, PackageId, PackageName, RegistryError, Result, SecretKey, Timestamp,
+};
 
 /// How long an index stays valid unless the publisher says otherwise.
 pub const DEFAULT_VALIDITY_SECS: u64 = 90 * 86_400;
@@ -33,7 +35,11 @@ pub struct Published {
 
 /// The namespace's current index, checked: it must be signed by this key or
 /// one the policy trusts for the namespace, or absent.
-async fn current_index<B: Backend>(backend: &B, ns: &Namespace, opts: &PublishOptions<'_>) -> Result<IndexBody> {
+async fn current_index<B: Backend>(
+    backend: &B,
+    ns: &Namespace,
+    opts: &PublishOptions<'_>,
+) -> Result<IndexBody> {
     let Some(bytes) = backend.get_index(ns).await? else {
         return Ok(IndexBody::new(ns.clone()));
     };
@@ -82,7 +88,9 @@ pub async fn publish_built<B: Backend>(
             new: false,
         });
     }
-    backend.push(name, &version_tag(version), built, progress).await?;
+    backend
+        .push(name, &version_tag(version), built, progress)
+        .await?;
     let entry = body.packages.entry(name.name.clone()).or_default();
     entry.description = built.description.clone();
     entry.releases.insert(
@@ -114,7 +122,11 @@ pub async fn publish<B: Backend>(
 
 /// Re-signs a namespace's index with a fresh expiry and the next version,
 /// changing nothing else.
-pub async fn refresh<B: Backend>(backend: &B, ns: &Namespace, opts: &PublishOptions<'_>) -> Result<(u64, Timestamp)> {
+pub async fn refresh<B: Backend>(
+    backend: &B,
+    ns: &Namespace,
+    opts: &PublishOptions<'_>,
+) -> Result<(u64, Timestamp)> {
     let body = current_index(backend, ns, opts).await?;
     let (body, bytes) = body.sign(opts.key, opts.now, opts.valid_for);
     backend.put_index(ns, &bytes).await?;

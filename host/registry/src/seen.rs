@@ -40,7 +40,10 @@ impl SeenStore {
     /// Records `seen` if it is newer than what was recorded.
     pub fn record(&mut self, registry: &str, ns: &Namespace, seen: Seen) -> Result<()> {
         let entry = self.map.entry(registry.to_string()).or_default();
-        if entry.get(ns.as_str()).is_some_and(|old| old.version >= seen.version) {
+        if entry
+            .get(ns.as_str())
+            .is_some_and(|old| old.version >= seen.version)
+        {
             return Ok(());
         }
         entry.insert(ns.to_string(), seen);

@@ -60,7 +60,8 @@ pub fn parse_duration_secs(s: &str) -> Result<u64, String> {
         "s" | "" => 1,
         other => return Err(format!("unknown unit {other:?} in {s:?}; use d, h, m or s")),
     };
-    n.checked_mul(factor).ok_or_else(|| format!("{s:?} is too long"))
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("{s:?} is too long"))
 }
 
 #[cfg(test)]
@@ -70,8 +71,14 @@ mod tests {
     #[test]
     fn timestamps_show_as_utc_dates() {
         assert_eq!(Timestamp(0).to_string(), "1970-01-01 00:00:00 UTC");
-        assert_eq!(Timestamp(1_700_000_000).to_string(), "2023-11-14 22:13:20 UTC");
-        assert_eq!(Timestamp(951_782_400).to_string(), "2000-02-29 00:00:00 UTC");
+        assert_eq!(
+            Timestamp(1_700_000_000).to_string(),
+            "2023-11-14 22:13:20 UTC"
+        );
+        assert_eq!(
+            Timestamp(951_782_400).to_string(),
+            "2000-02-29 00:00:00 UTC"
+        );
     }
 
     #[test]

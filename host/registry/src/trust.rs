@@ -47,16 +47,13 @@ fn pattern_matches(pattern: &str, ns: &str) -> bool {
 
 impl TrustPolicy {
     pub fn parse(text: &str, origin: &str) -> Result<Self> {
-        let policy: TrustPolicy = toml::from_str(text)
-            .map_err(|e| RegistryError::invalid(format!("{origin}: {e}")))?;
+        let policy: TrustPolicy =
+            toml::from_str(text).map_err(|e| RegistryError::invalid(format!("{origin}: {e}")))?;
         for p in &policy.publishers {
             for pattern in &p.namespaces {
                 let bare = pattern.strip_suffix('*').unwrap_or(pattern);
-                let valid = bare.is_empty()
-                    || bare
-                        .trim_end_matches('-')
-                        .parse::<Namespace>()
-                        .is_ok();
+                let valid =
+                    bare.is_empty() || bare.trim_end_matches('-').parse::<Namespace>().is_ok();
                 if !valid {
                     return Err(RegistryError::invalid(format!(
                         "{origin}: publisher {:?}: namespace pattern {pattern:?} must be a namespace, \
@@ -86,7 +83,10 @@ impl TrustPolicy {
     pub fn standing(&self, key: &PublicKey, ns: &Namespace) -> Standing<'_> {
         let mut known = None;
         for p in self.publishers.iter().filter(|p| p.key == *key) {
-            if p.namespaces.iter().any(|pat| pattern_matches(pat, ns.as_str())) {
+            if p.namespaces
+                .iter()
+                .any(|pat| pattern_matches(pat, ns.as_str()))
+            {
                 return Standing::Trusted(p);
             }
             known = Some(p);
@@ -159,17 +159,27 @@ mod tests {
         let ns = |s: &str| s.parse::<Namespace>().unwrap();
         assert!(policy.check(&acme, &ns("acme"), "index").is_ok());
         assert!(policy.check(&acme, &ns("tools-ci"), "index").is_ok());
-        let err = policy.check(&acme, &ns("evil"), "index").unwrap_err().to_string();
+        let err = policy
+            .check(&acme, &ns("evil"), "index")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("only for"), "{err}");
         let stranger = SecretKey::generate("x").public();
-        let err = policy.check(&stranger, &ns("acme"), "index").unwrap_err().to_string();
-        assert!(err.contains("untrusted key") && err.contains("gyre key trust"), "{err}");
+        let err = policy
+            .check(&stranger, &ns("acme"), "index")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("untrusted key") && err.contains("gyre key trust"),
+            "{err}"
+        );
     }
 
     #[test]
     fn malformed_patterns_are_refused() {
         let key = SecretKey::generate("a").public();
-        let text = format!("[[publisher]]\nname = \"a\"\nkey = \"{key}\"\nnamespaces = [\"Acme Corp\"]\n");
+        let text =
+            format!("[[publisher]]\nname = \"a\"\nkey = \"{key}\"\nnamespaces = [\"Acme Corp\"]\n");
         assert!(TrustPolicy::parse(&text, "trust.toml").is_err());
     }
 }

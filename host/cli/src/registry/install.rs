@@ -169,7 +169,11 @@ fn upgrade(a: UpgradeArgs, dirs: &crate::args::Dirs) -> Result<Exit> {
     let mut results = Vec::new();
     for want in wanted {
         if home.installed().get(&want.name)?.is_none() {
-            bail!("{} is not installed; use `gyre install {}`", want.name, want);
+            bail!(
+                "{} is not installed; use `gyre install {}`",
+                want.name,
+                want
+            );
         }
         let record = session.install(&want, &Pin::Want(want.want.clone()), true)?;
         lock.set(Locked {
@@ -194,7 +198,12 @@ struct Session<'a> {
 }
 
 impl<'a> Session<'a> {
-    fn new(home: &'a Home, registry: Option<&str>, consent: &'a ConsentArgs, json: bool) -> Result<Self> {
+    fn new(
+        home: &'a Home,
+        registry: Option<&str>,
+        consent: &'a ConsentArgs,
+        json: bool,
+    ) -> Result<Self> {
         let approvals = match &consent.grants {
             Some(path) => ApprovalFile::load(path)?,
             None => ApprovalFile::default(),
@@ -228,13 +237,13 @@ impl<'a> Session<'a> {
         let fetched = block_on(fetch::fetch(backend, &want.name, pin, &mut checks, &bars))??;
         let installed = self.home.installed();
         let previous = installed.get(&want.name)?;
-        if let Some(prev) = &previous {
-            if prev.digest == fetched.digest {
-                if !self.json {
-                    eprintln!("{} is up to date ({})", fetched.id, fetched.digest.short());
-                }
-                return Ok(prev.clone());
+        if let Some(prev) = &previous
+            && prev.digest == fetched.digest
+        {
+            if !self.json {
+                eprintln!("{} is up to date ({})", fetched.id, fetched.digest.short());
             }
+            return Ok(prev.clone());
         }
         let store = self.home.consent();
         let approved = store.get(&want.name)?;
@@ -275,9 +284,16 @@ impl<'a> Session<'a> {
         match previous {
             Some(prev) => out.push_str(&format!(
                 "{} {} -> {} ({}), {signer}\n",
-                fetched.id.name, prev.version, fetched.id.version, fetched.digest.short()
+                fetched.id.name,
+                prev.version,
+                fetched.id.version,
+                fetched.digest.short()
             )),
-            None => out.push_str(&format!("{} ({}), {signer}\n", fetched.id, fetched.digest.short())),
+            None => out.push_str(&format!(
+                "{} ({}), {signer}\n",
+                fetched.id,
+                fetched.digest.short()
+            )),
         }
         if previous.is_some_and(|p| p.description != fetched.description) {
             out.push_str(&format!("  description: {:?}\n", fetched.description));
@@ -288,7 +304,11 @@ impl<'a> Session<'a> {
                 out.push_str(&format!(
                     "  {component} ({}): {}\n",
                     req.kind,
-                    if lines.is_empty() { "requests nothing".to_string() } else { "requests".to_string() }
+                    if lines.is_empty() {
+                        "requests nothing".to_string()
+                    } else {
+                        "requests".to_string()
+                    }
                 ));
                 for l in lines {
                     out.push_str(&format!("    {l}\n"));
@@ -310,16 +330,20 @@ impl<'a> Session<'a> {
         if self.consent.yes {
             return Ok(());
         }
-        if let Some(pre) = self.approvals.packages.get(&fetched.id.name) {
-            if consent::covers(pre, &requested) {
-                return Ok(());
-            }
+        if let Some(pre) = self.approvals.packages.get(&fetched.id.name)
+            && consent::covers(pre, &requested)
+        {
+            return Ok(());
         }
         let what = if upgrading || approved.is_some() {
             format!(
                 "the upgrade of {} widens what it may do: {}",
                 fetched.id.name,
-                widening.iter().map(|c| format!("{}: {}", c.component, c.text)).collect::<Vec<_>>().join("; ")
+                widening
+                    .iter()
+                    .map(|c| format!("{}: {}", c.component, c.text))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             )
         } else {
             format!("{} needs your consent for what it requests", fetched.id)

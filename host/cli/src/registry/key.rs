@@ -52,7 +52,9 @@ pub struct TrustArgs {
 fn key_file(home: &Home, name: &str) -> Result<PathBuf> {
     let valid = !name.is_empty()
         && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !valid {
         bail!("key name {name:?}: use letters, digits, `-` and `_`");
     }
@@ -81,7 +83,10 @@ pub fn run(cmd: KeyCommand, dirs: &crate::args::Dirs) -> Result<Exit> {
             let home = Home::new(&a.config, dirs);
             let path = key_file(&home, &a.name)?;
             if path.exists() {
-                bail!("{} already exists; keys are never overwritten", path.display());
+                bail!(
+                    "{} already exists; keys are never overwritten",
+                    path.display()
+                );
             }
             let key = SecretKey::generate(&a.name);
             key.save(&path)?;
@@ -132,17 +137,26 @@ pub fn run(cmd: KeyCommand, dirs: &crate::args::Dirs) -> Result<Exit> {
             let key: PublicKey = a.key.parse().map_err(anyhow::Error::msg)?;
             let bare = a.namespace.trim_end_matches('*').trim_end_matches('-');
             if !(a.namespace == "*" || bare.parse::<Namespace>().is_ok()) {
-                bail!("--namespace {:?}: give a namespace or a prefix ending in `*`", a.namespace);
+                bail!(
+                    "--namespace {:?}: give a namespace or a prefix ending in `*`",
+                    a.namespace
+                );
             }
             let mut policy = home.trust()?;
             let name = a.name.unwrap_or_else(|| key.fingerprint());
             policy.trust(&name, key, &a.namespace);
             let path = home.trust_path();
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
             }
-            std::fs::write(&path, policy.to_toml()).with_context(|| format!("writing {}", path.display()))?;
-            eprintln!("Trusted {key} for namespace {} in {}", a.namespace, path.display());
+            std::fs::write(&path, policy.to_toml())
+                .with_context(|| format!("writing {}", path.display()))?;
+            eprintln!(
+                "Trusted {key} for namespace {} in {}",
+                a.namespace,
+                path.display()
+            );
             Ok(Exit::Success)
         }
     }

@@ -70,7 +70,9 @@ pub fn record_json(r: &InstallRecord) -> serde_json::Value {
 }
 
 fn names(list: &[String]) -> Result<Vec<PackageName>> {
-    list.iter().map(|p| p.parse().map_err(anyhow::Error::msg)).collect()
+    list.iter()
+        .map(|p| p.parse().map_err(anyhow::Error::msg))
+        .collect()
 }
 
 pub fn run_remove(a: RemoveArgs, dirs: &crate::args::Dirs) -> Result<Exit> {
@@ -84,7 +86,10 @@ pub fn run_remove(a: RemoveArgs, dirs: &crate::args::Dirs) -> Result<Exit> {
                 if lock.remove(&name) {
                     lock.save()?;
                 }
-                println!("Removed {name} (its private state is kept under {})", home.data.join("plugins").display());
+                println!(
+                    "Removed {name} (its private state is kept under {})",
+                    home.data.join("plugins").display()
+                );
             } else {
                 eprintln!("error: {name} is not installed");
                 code = Exit::Failed;
@@ -99,11 +104,22 @@ pub fn run_list(a: ListArgs, dirs: &crate::args::Dirs) -> Result<Exit> {
         let home = Home::new(&a.config, dirs);
         let records = home.installed().list()?;
         if a.json {
-            super::print_json(&serde_json::Value::Array(records.iter().map(record_json).collect()));
+            super::print_json(&serde_json::Value::Array(
+                records.iter().map(record_json).collect(),
+            ));
         } else {
             for r in &records {
-                let signer = r.publisher.map_or("UNTRUSTED".to_string(), |k| k.fingerprint());
-                println!("{}@{}\t{}\t{}\t{}", r.package, r.version, r.digest.short(), signer, r.registry);
+                let signer = r
+                    .publisher
+                    .map_or("UNTRUSTED".to_string(), |k| k.fingerprint());
+                println!(
+                    "{}@{}\t{}\t{}\t{}",
+                    r.package,
+                    r.version,
+                    r.digest.short(),
+                    signer,
+                    r.registry
+                );
             }
         }
         Ok(Exit::Success)
@@ -152,7 +168,10 @@ pub fn run_search(a: SearchArgs, dirs: &crate::args::Dirs) -> Result<Exit> {
         let policy = home.trust()?;
         let mut seen = home.seen()?;
         let registries = match &a.registry {
-            Some(r) => vec![home.registries()?.pick(Some(r), &home.embedded_registry())?],
+            Some(r) => vec![
+                home.registries()?
+                    .pick(Some(r), &home.embedded_registry())?,
+            ],
             None => home.all_registries()?,
         };
         let query = a.query.clone().unwrap_or_default().to_lowercase();
@@ -192,7 +211,12 @@ pub fn run_search(a: SearchArgs, dirs: &crate::args::Dirs) -> Result<Exit> {
                     {
                         continue;
                     }
-                    let latest = entry.releases.keys().next_back().map(|v| v.to_string()).unwrap_or_default();
+                    let latest = entry
+                        .releases
+                        .keys()
+                        .next_back()
+                        .map(|v| v.to_string())
+                        .unwrap_or_default();
                     hits.push(serde_json::json!({
                         "package": full, "latest": latest, "description": entry.description,
                         "registry": reg_name, "trusted": index.signer.is_some(),

@@ -101,7 +101,9 @@ pub fn finish(result: Result<Exit>) -> Result<Exit> {
             let code = match e.downcast_ref::<RegistryError>() {
                 Some(RegistryError::Refused(_)) => Exit::Failed,
                 Some(RegistryError::NeedsConsent(_)) => Exit::Denied,
-                Some(RegistryError::NotFound { .. } | RegistryError::Transport { .. }) => Exit::Failed,
+                Some(RegistryError::NotFound { .. } | RegistryError::Transport { .. }) => {
+                    Exit::Failed
+                }
                 _ => Exit::Usage,
             };
             eprintln!("error: {e:#}");
@@ -112,5 +114,8 @@ pub fn finish(result: Result<Exit>) -> Result<Exit> {
 
 /// Writes `value` as pretty JSON on stdout.
 pub fn print_json(value: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
 }

@@ -55,7 +55,9 @@ fn publish_cmd(a: PublishArgs, dirs: &crate::args::Dirs) -> Result<Exit> {
     };
     if a.refresh_index {
         let (version, expires) = block_on(publish::refresh(&backend, &namespace, &opts))??;
-        eprintln!("Re-signed the index of {namespace} in {reg_name}: version {version}, valid until {expires}");
+        eprintln!(
+            "Re-signed the index of {namespace} in {reg_name}: version {version}, valid until {expires}"
+        );
         return Ok(Exit::Success);
     }
     if a.components.is_empty() {
@@ -64,7 +66,11 @@ fn publish_cmd(a: PublishArgs, dirs: &crate::args::Dirs) -> Result<Exit> {
     let mut components = Vec::new();
     for path in &a.components {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let file = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let file = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         components.push((file, bytes));
     }
     let name = match &a.name {
@@ -80,7 +86,9 @@ fn publish_cmd(a: PublishArgs, dirs: &crate::args::Dirs) -> Result<Exit> {
                 .to_string()
         }
     };
-    let name: PackageName = format!("{namespace}/{name}").parse().map_err(anyhow::Error::msg)?;
+    let name: PackageName = format!("{namespace}/{name}")
+        .parse()
+        .map_err(anyhow::Error::msg)?;
     let bars = Bars::new(a.json);
     let published = block_on(publish::publish(&backend, &name, components, &opts, &bars))??;
     if a.json {
@@ -96,10 +104,17 @@ fn publish_cmd(a: PublishArgs, dirs: &crate::args::Dirs) -> Result<Exit> {
     } else if published.new {
         println!(
             "Published {} ({}) to {reg_name}, signed by {}; index version {}, valid until {}",
-            published.id, published.digest, key.public(), published.index_version, published.expires
+            published.id,
+            published.digest,
+            key.public(),
+            published.index_version,
+            published.expires
         );
     } else {
-        println!("{} ({}) is already published in {reg_name}; nothing to do", published.id, published.digest);
+        println!(
+            "{} ({}) is already published in {reg_name}; nothing to do",
+            published.id, published.digest
+        );
     }
     Ok(Exit::Success)
 }

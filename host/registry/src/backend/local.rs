@@ -87,7 +87,12 @@ impl Backend for LocalRegistry {
         self.read_blob(digest, &format!("manifest of {name}"))
     }
 
-    async fn blob(&self, name: &PackageName, desc: &Descriptor, progress: &dyn Progress) -> Result<Vec<u8>> {
+    async fn blob(
+        &self,
+        name: &PackageName,
+        desc: &Descriptor,
+        progress: &dyn Progress,
+    ) -> Result<Vec<u8>> {
         progress.start(&format!("{name} {}", desc.digest.short()), desc.size);
         let bytes = self.read_blob(&desc.digest, &format!("blob of {name}"))?;
         progress.advance(bytes.len() as u64);
@@ -95,7 +100,13 @@ impl Backend for LocalRegistry {
         Ok(bytes)
     }
 
-    async fn push(&self, name: &PackageName, tag: &str, built: &Built, progress: &dyn Progress) -> Result<()> {
+    async fn push(
+        &self,
+        name: &PackageName,
+        tag: &str,
+        built: &Built,
+        progress: &dyn Progress,
+    ) -> Result<()> {
         for (desc, bytes) in &built.layers {
             progress.start(&format!("{name} {}", desc.digest.short()), desc.size);
             self.write_blob(bytes)?;
@@ -104,7 +115,10 @@ impl Backend for LocalRegistry {
         }
         self.write_blob(&built.config)?;
         self.write_blob(&built.manifest)?;
-        write_atomic(&self.tag_path(name, tag), built.digest.to_string().as_bytes())
+        write_atomic(
+            &self.tag_path(name, tag),
+            built.digest.to_string().as_bytes(),
+        )
     }
 
     async fn namespaces(&self) -> Result<Vec<Namespace>> {

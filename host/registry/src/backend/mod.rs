@@ -89,10 +89,21 @@ impl Backend for AnyBackend {
     async fn manifest(&self, name: &PackageName, digest: &Digest) -> Result<Vec<u8>> {
         each!(self, b => b.manifest(name, digest).await)
     }
-    async fn blob(&self, name: &PackageName, desc: &Descriptor, progress: &dyn Progress) -> Result<Vec<u8>> {
+    async fn blob(
+        &self,
+        name: &PackageName,
+        desc: &Descriptor,
+        progress: &dyn Progress,
+    ) -> Result<Vec<u8>> {
         each!(self, b => b.blob(name, desc, progress).await)
     }
-    async fn push(&self, name: &PackageName, tag: &str, built: &Built, progress: &dyn Progress) -> Result<()> {
+    async fn push(
+        &self,
+        name: &PackageName,
+        tag: &str,
+        built: &Built,
+        progress: &dyn Progress,
+    ) -> Result<()> {
         each!(self, b => b.push(name, tag, built, progress).await)
     }
     async fn namespaces(&self) -> Result<Vec<Namespace>> {

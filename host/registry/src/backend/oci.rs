@@ -32,7 +32,9 @@ fn is_not_found(e: &OciDistributionError) -> bool {
         OciDistributionError::RegistryError { envelope, .. } => envelope.errors.iter().any(|e| {
             matches!(
                 e.code,
-                OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown | OciErrorCode::BlobUnknown
+                OciErrorCode::ManifestUnknown
+                    | OciErrorCode::NameUnknown
+                    | OciErrorCode::BlobUnknown
             )
         }),
         OciDistributionError::ServerError { code, .. } => *code == 404,
@@ -61,7 +63,9 @@ impl OciRegistry {
             read_timeout: Some(std::time::Duration::from_secs(60)),
             ..Default::default()
         });
-        let prefix = prefix.map(|p| p.trim_matches('/').to_string()).filter(|p| !p.is_empty());
+        let prefix = prefix
+            .map(|p| p.trim_matches('/').to_string())
+            .filter(|p| !p.is_empty());
         let scheme = if insecure { "oci+http" } else { "oci" };
         let id = match &prefix {
             Some(p) => format!("{scheme}://{host}/{p}"),
@@ -106,9 +110,12 @@ impl OciRegistry {
             .pull_manifest_raw(reference, &RegistryAuth::Anonymous, &[MANIFEST_MEDIA_TYPE])
             .await
         {
-            Ok((bytes, _)) if bytes.len() > artifact::MAX_MANIFEST_BYTES => Err(RegistryError::refused(
-                format!("{what}: the manifest is {} bytes, over the limit", bytes.len()),
-            )),
+            Ok((bytes, _)) if bytes.len() > artifact::MAX_MANIFEST_BYTES => {
+                Err(RegistryError::refused(format!(
+                    "{what}: the manifest is {} bytes, over the limit",
+                    bytes.len()
+                )))
+            }
             Ok((bytes, _)) => Ok(Some(bytes.to_vec())),
             Err(e) if is_not_found(&e) => Ok(None),
             Err(OciDistributionError::DigestError(e)) => Err(RegistryError::refused(format!(
@@ -119,7 +126,13 @@ impl OciRegistry {
         }
     }
 
-    async fn pull_blob(&self, repo: String, desc: &Descriptor, what: &str, progress: &dyn Progress) -> Result<Vec<u8>> {
+    async fn pull_blob(
+        &self,
+        repo: String,
+        desc: &Descriptor,
+        what: &str,
+        progress: &dyn Progress,
+    ) -> Result<Vec<u8>> {
         let reference = self.by_digest(repo, &desc.digest);
         let digest = desc.digest.to_string();
         let mut stream = self
@@ -187,21 +200,30 @@ impl Backend for OciRegistry {
     async fn get_index(&self, ns: &Namespace) -> Result<Option<Vec<u8>>> {
         let repo = self.index_repo(ns);
         let what = format!("index of {ns}");
-        let Some(bytes) = self.pull_manifest(&self.tagged(repo.clone(), INDEX_TAG), &what).await? else {
+        let Some(bytes) = self
+            .pull_manifest(&self.tagged(repo.clone(), INDEX_TAG), &what)
+            .await?
+        else {
             return Ok(None);
         };
         let manifest: artifact::ImageManifest = serde_json::from_slice(&bytes)
             .map_err(|e| RegistryError::refused(format!("{what}: malformed manifest: {e}")))?;
         let layer = match manifest.layers.as_slice() {
-            [layer] if layer.media_type == artifact::INDEX_LAYER_MEDIA_TYPE
-                && layer.size <= crate::index::MAX_INDEX_BYTES as u64 => layer,
+            [layer]
+                if layer.media_type == artifact::INDEX_LAYER_MEDIA_TYPE
+                    && layer.size <= crate::index::MAX_INDEX_BYTES as u64 =>
+            {
+                layer
+            }
             _ => {
                 return Err(RegistryError::refused(format!(
                     "{what}: {repo}:{INDEX_TAG} is not a Gyre index artifact"
                 )));
             }
         };
-        let bytes = self.pull_blob(repo, layer, &what, &crate::progress::Quiet).await?;
+        let bytes = self
+            .pull_blob(repo, layer, &what, &crate::progress::Quiet)
+            .await?;
         layer.digest.verify(&bytes, &what)?;
         Ok(Some(bytes))
     }
@@ -216,7 +238,11 @@ impl Backend for OciRegistry {
 
     async fn tag(&self, name: &PackageName, tag: &str) -> Result<Option<Digest>> {
         let reference = self.tagged(self.package_repo(name), tag);
-        match self.client.fetch_manifest_digest(&reference, &RegistryAuth::Anonymous).await {
+        match self
+            .client
+            .fetch_manifest_digest(&reference, &RegistryAuth::Anonymous)
+            .await
+        {
             Ok(d) => d
                 .parse()
                 .map(Some)
@@ -236,15 +262,27 @@ impl Backend for OciRegistry {
             })
     }
 
-    async fn blob(&self, name: &PackageName, desc: &Descriptor, progress: &dyn Progress) -> Result<Vec<u8>> {
+    async fn blob(
+        &self,
+        name: &PackageName,
+        desc: &Descriptor,
+        progress: &dyn Progress,
+    ) -> Result<Vec<u8>> {
         let what = match desc.annotations.get("org.opencontainers.image.title") {
             Some(title) => format!("{name} {title}"),
             None => format!("{name} {}", desc.digest.short()),
         };
-        self.pull_blob(self.package_repo(name), desc, &what, progress).await
+        self.pull_blob(self.package_repo(name), desc, &what, progress)
+            .await
     }
 
-    async fn push(&self, name: &PackageName, tag: &str, built: &Built, progress: &dyn Progress) -> Result<()> {
+    async fn push(
+        &self,
+        name: &PackageName,
+        tag: &str,
+        built: &Built,
+        progress: &dyn Progress,
+    ) -> Result<()> {
         let repo = self.package_repo(name);
         for (desc, bytes) in &built.layers {
             progress.start(&format!("{name} {}", desc.digest.short()), desc.size);
@@ -252,7 +290,8 @@ impl Backend for OciRegistry {
             progress.advance(desc.size);
             progress.finish();
         }
-        self.push_blob(&repo, &built.config, &Digest::of(&built.config)).await?;
+        self.push_blob(&repo, &built.config, &Digest::of(&built.config))
+            .await?;
         self.push_manifest(&repo, tag, &built.manifest).await
     }
 
@@ -264,7 +303,11 @@ impl Backend for OciRegistry {
             .await
             .map_err(|e| self.transport("listing repositories", e))?;
         let suffix = format!("/{INDEX_REPO}");
-        let prefix = self.prefix.as_ref().map(|p| format!("{p}/")).unwrap_or_default();
+        let prefix = self
+            .prefix
+            .as_ref()
+            .map(|p| format!("{p}/"))
+            .unwrap_or_default();
         let mut out: Vec<Namespace> = catalog
             .repositories
             .iter()
