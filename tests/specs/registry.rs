@@ -682,3 +682,9 @@ async fn a_lockfile_reinstall_is_reproducible_and_never_follows_a_newer_release(
     let latest = w.latest(&t, &name).await.unwrap();
     assert_eq!(latest.version.to_string(), "0.1.1");
 }
+
+#[test]
+#[should_panic(expected = "apt-get install -y no-such-package")]
+fn a_missing_registry_tool_fails_the_tests_naming_the_install_command() {
+    gyre_tests::registry::require_tool("gyre-no-such-tool", "no-such-package");
+}

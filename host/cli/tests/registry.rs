@@ -345,3 +345,52 @@ fn oci_publish_install_and_a_moved_tag_against_the_lockfile() {
     assert!(text(&out).contains("moved tag"), "{}", text(&out));
     assert!(u.installed().is_empty());
 }
+
+#[test]
+fn an_upgrade_signed_by_another_key_is_asked_about_even_if_trusted() {
+    let u = User::new();
+    u.publisher("acme");
+    // A second key, also trusted for acme (say, a new maintainer).
+    let other = u.ok(&["key", "generate", "acme-new"]).trim().to_string();
+    u.ok(&[
+        "key",
+        "trust",
+        &other,
+        "--namespace",
+        "acme",
+        "--name",
+        "acme-new",
+    ]);
+    u.ok(&[
+        "publish",
+        artifacts::TESTS_GREEN,
+        "--namespace",
+        "acme",
+        "--key",
+        "acme",
+    ]);
+    u.ok(&["install", "acme/tests-green", "--yes"]);
+
+    let text_v2 = manifest_text(Path::new(artifacts::TESTS_GREEN)).replace("0.1.0", "0.1.1");
+    let v2 = u.home.join("tests-green-0.1.1.wasm");
+    std::fs::write(
+        &v2,
+        with_manifest(&std::fs::read(artifacts::TESTS_GREEN).unwrap(), &text_v2),
+    )
+    .unwrap();
+    u.ok(&[
+        "publish",
+        v2.to_str().unwrap(),
+        "--namespace",
+        "acme",
+        "--key",
+        "acme-new",
+    ]);
+
+    let out = u.run(&["upgrade"]);
+    assert_eq!(out.status.code(), Some(DENIED), "{}", text(&out));
+    assert!(text(&out).contains("SIGNER CHANGED"), "{}", text(&out));
+    assert_eq!(u.installed(), ["acme/tests-green@0.1.0"]);
+    u.ok(&["upgrade", "--yes"]);
+    assert_eq!(u.installed(), ["acme/tests-green@0.1.1"]);
+}

@@ -272,6 +272,9 @@ impl<'a> Session<'a> {
         let before = approved.map_or(&empty, |a| &a.components);
         let changes = consent::diff(before, &requested);
         let widening: Vec<&Change> = changes.iter().filter(|c| c.widens).collect();
+        // Another key signing an upgrade is a change of publisher: the
+        // postmark-mcp pattern. It is shown and asked about like a widening.
+        let signer_changed = previous.filter(|p| p.release.key != fetched.release.key);
         let mut out = String::new();
         let signer = match fetched.publisher {
             Some(k) => format!("signed by trusted key {k}"),
@@ -294,6 +297,13 @@ impl<'a> Session<'a> {
                 fetched.id,
                 fetched.digest.short()
             )),
+        }
+        if let Some(p) = signer_changed {
+            out.push_str(&format!(
+                "  SIGNER CHANGED: {} was signed by {}, {} is signed by {} (its private state \
+                 does not carry over)\n",
+                p.version, p.release.key, fetched.id.version, fetched.release.key
+            ));
         }
         if previous.is_some_and(|p| p.description != fetched.description) {
             out.push_str(&format!("  description: {:?}\n", fetched.description));
@@ -323,7 +333,7 @@ impl<'a> Session<'a> {
         if !self.json {
             eprint!("{out}");
         }
-        let needs = approved.is_none() || !widening.is_empty();
+        let needs = approved.is_none() || !widening.is_empty() || signer_changed.is_some();
         if !needs {
             return Ok(());
         }
@@ -332,10 +342,16 @@ impl<'a> Session<'a> {
         }
         if let Some(pre) = self.approvals.packages.get(&fetched.id.name)
             && consent::covers(pre, &requested)
+            && signer_changed.is_none()
         {
             return Ok(());
         }
-        let what = if upgrading || approved.is_some() {
+        let what = if let Some(p) = signer_changed {
+            format!(
+                "{} is now signed by another key ({}, was {})",
+                fetched.id.name, fetched.release.key, p.release.key
+            )
+        } else if upgrading || approved.is_some() {
             format!(
                 "the upgrade of {} widens what it may do: {}",
                 fetched.id.name,
