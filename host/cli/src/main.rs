@@ -6,6 +6,7 @@ mod exit;
 mod inspect;
 mod loops;
 mod new;
+mod registry;
 mod render;
 
 use clap::{Parser, Subcommand};
@@ -57,6 +58,23 @@ enum Command {
     Inbox(loops::history::InboxArgs),
     /// Resume runs interrupted by a crash, from their last checkpoint.
     Resume(loops::run::ResumeArgs),
+    /// Sign and publish a package to a registry (the embedded one by default).
+    Publish(registry::publish::PublishArgs),
+    /// Install packages: verified, shown, approved, pinned in gyre.lock.
+    Install(registry::install::InstallArgs),
+    /// Upgrade installed packages, asking again if anything widens.
+    Upgrade(registry::install::UpgradeArgs),
+    /// Remove installed packages.
+    Remove(registry::manage::RemoveArgs),
+    /// List installed packages.
+    List(registry::manage::ListArgs),
+    /// Search the packages of configured registries.
+    Search(registry::manage::SearchArgs),
+    /// Re-check installed packages: files, digests, signatures, trust.
+    Verify(registry::manage::VerifyArgs),
+    /// Publisher keys and the trust policy.
+    #[command(subcommand)]
+    Key(registry::key::KeyCommand),
 }
 
 #[derive(Subcommand)]
@@ -88,6 +106,14 @@ fn main() {
         Command::Stop(a) => loops::history::stop(a),
         Command::Inbox(a) => loops::history::inbox(a),
         Command::Resume(a) => loops::run::resume(a, &dirs),
+        Command::Publish(a) => registry::publish::run(a, &dirs),
+        Command::Install(a) => registry::install::run_install(a, &dirs),
+        Command::Upgrade(a) => registry::install::run_upgrade(a, &dirs),
+        Command::Remove(a) => registry::manage::run_remove(a, &dirs),
+        Command::List(a) => registry::manage::run_list(a, &dirs),
+        Command::Search(a) => registry::manage::run_search(a, &dirs),
+        Command::Verify(a) => registry::manage::run_verify(a, &dirs),
+        Command::Key(a) => registry::key::run(a, &dirs),
     };
     let code = match result {
         Ok(exit) => exit,

@@ -85,6 +85,7 @@ env = ["CARGO_TARGET_DIR"]
 "hostile/secrets" = "{}"
 "hostile/deep-recursion" = "{}"
 "hostile/infinite-loop" = "{}"
+"hostile/kv-smuggle" = "{}"
 
 {extra}
 "#,
@@ -97,6 +98,7 @@ env = ["CARGO_TARGET_DIR"]
             wasm(artifacts::HOSTILE_SECRET_NOT_GRANTED),
             wasm(artifacts::HOSTILE_DEEP_RECURSION),
             wasm(artifacts::HOSTILE_INFINITE_LOOP),
+            wasm(artifacts::HOSTILE_KV_SMUGGLE),
         );
         std::fs::write(self.dir().join("gyre.toml"), text).unwrap();
     }
@@ -1264,4 +1266,59 @@ fn a_recipe_file_named_like_a_configured_loop_never_gets_its_grants_even_after_a
         notifications(&server).is_empty(),
         "the loop's webhook secret was used"
     );
+}
+
+#[test]
+fn a_plugin_cannot_carry_a_ship_secret_to_discovery_through_its_store() {
+    let p = Project::new("loop-kv");
+    const SENTINEL: &str = "kv-smuggled-sentinel-51d2";
+    // The same component at two steps: `stash` (ship, holds the secret)
+    // writes it to the plugin's store; `peek` (discovery, next run) reads.
+    let recipe = p.recipe(
+        "kv.toml",
+        r#"
+recipe = 1
+name = "kv"
+
+[[discover]]
+id = "peek"
+plugin = "hostile/kv-smuggle"
+operation = "peek"
+
+[maker]
+role = "maker"
+prompt = "{{findings}}"
+
+[[check]]
+role = "test"
+
+[goal]
+require = ["test"]
+
+[[ship]]
+id = "stash"
+plugin = "hostile/kv-smuggle"
+operation = "stash"
+"#,
+    );
+    p.config(
+        &format!(r#"["python3", "{STAND_IN}"]"#),
+        &format!(
+            "[loops.kv]\nrecipe = \"{}\"\n[loops.kv.grants.stash]\nsecrets = {{ GRANTED_TOKEN = {{ value = \"{SENTINEL}\" }} }}\n",
+            recipe.display()
+        ),
+    );
+    for n in 1..=2 {
+        let out = p.gyre(&["run", "kv", "--once"]);
+        assert_eq!(out.status.code(), Some(0), "run {n}: {}", text(&out));
+        let show = p.last_run();
+        assert_eq!(show["ships"][0]["output"]["stashed"], true, "run {n}: the ship step holds its secret");
+        assert_eq!(
+            show["run"]["findings"]["peek"]["loot"],
+            Value::Null,
+            "run {n}: discovery read what the ship step stored: {}",
+            show["run"]["findings"]
+        );
+        assert!(!text(&out).contains(SENTINEL));
+    }
 }

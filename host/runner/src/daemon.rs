@@ -77,8 +77,9 @@ async fn load_trigger(ctx: &Context, name: &LoopName) -> Result<Option<Trigger>,
     if let Some(caps) = &t.capabilities {
         effective = effective.narrow(caps);
     }
+    let state_key = spec.state_key(&ctx.project, &trigger_id, plugin.digest());
     let granted = plugin
-        .grant(&effective, ctx.resolver.clone())
+        .grant_keyed(&effective, ctx.resolver.clone(), Some(&state_key))
         .map_err(|e| RunError::Refused(format!("loop {name}, trigger: {e}")))?;
     let config = serde_json::to_string(&t.config).map_err(|e| RunError::Config(e.to_string()))?;
     let firing = match plugin.firing(&granted, &config).await.outcome {

@@ -368,8 +368,8 @@ impl Runner {
             )));
         }
         self.stages.grant(
-            &self.spec.recipe,
-            &self.spec.grants,
+            &self.spec,
+            &self.ctx.project,
             &self.run.worktree,
             &self.ctx.resolver,
         )?;

@@ -164,6 +164,20 @@ impl LoopSpec {
         })
     }
 
+    /// The private store key of step `step`'s plugin: one store per
+    /// project, loop (or recipe file), step and component, so a plugin
+    /// cannot carry what it saw at one step (a ship step's secret) to
+    /// another step or another loop.
+    pub fn state_key(&self, project: &Project, step: &StepId, digest: &str) -> String {
+        let owner = if self.configured {
+            format!("loop:{}", self.name)
+        } else {
+            format!("file:{}", self.recipe_path.display())
+        };
+        let scope = format!("{}\n{owner}\n{step}\n{digest}", project.root.display());
+        format!("step-{}", &hex::encode(Sha256::digest(scope.as_bytes()))[..48])
+    }
+
     pub fn recipe_digest(&self) -> String {
         hex::encode(Sha256::digest(self.recipe_text.as_bytes()))
     }

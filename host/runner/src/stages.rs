@@ -2,7 +2,7 @@
 //! connector's secret is never visible to discovery or verification.
 
 use crate::RunError;
-use gyre_manifest::{Access, Grants, MountGrant, MountName, PluginKind, StepId};
+use gyre_manifest::{Access, MountGrant, MountName, PluginKind, StepId};
 use gyre_recipe::{PluginRef, PluginStep, Project, Recipe};
 use gyre_sandbox::{Granted, Plugin, Resolve, Runtime};
 use std::collections::BTreeMap;
@@ -103,11 +103,12 @@ impl Stages {
     /// the run's worktree, read-only.
     pub fn grant(
         &mut self,
-        recipe: &Recipe,
-        grants: &BTreeMap<StepId, Grants>,
+        spec: &crate::LoopSpec,
+        project: &Project,
         worktree: &Path,
         resolver: &Arc<dyn Resolve>,
     ) -> Result<(), RunError> {
+        let (recipe, grants) = (&spec.recipe, &spec.grants);
         let requests: BTreeMap<StepId, PluginStep> = recipe.plugin_steps().into_iter().collect();
         for (id, step) in &mut self.steps {
             let mut user = grants.get(id).cloned().unwrap_or_default();
@@ -130,9 +131,10 @@ impl Stages {
                 .iter()
                 .find(|d| d.host == worktree)
                 .map(|d| d.guest.to_string());
+            let state_key = spec.state_key(project, id, step.plugin.digest());
             step.granted = Some(
                 step.plugin
-                    .grant(&effective, resolver.clone())
+                    .grant_keyed(&effective, resolver.clone(), Some(&state_key))
                     .map_err(|e| RunError::Refused(format!("step `{id}`: {e}")))?,
             );
         }

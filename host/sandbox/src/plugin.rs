@@ -432,9 +432,41 @@ impl Plugin {
         resolver: std::sync::Arc<dyn crate::Resolve>,
     ) -> Result<Granted, crate::SandboxError> {
         // State belongs to this exact component: another component cannot
-        // reach it by declaring the same name. (Installed packages will key
-        // it by their signed identity instead.)
-        let kv = self.runtime.kv_store(self.digest())?;
+        // reach it by declaring the same name.
+        self.grant_keyed(effective, resolver, None)
+    }
+
+    /// Like [`Plugin::grant`], with the private store under `state_key`
+    /// instead of the content digest: an installed package passes its
+    /// signed identity, so its state survives upgrades. Only the host
+    /// chooses the key; it must be a plain name (`[a-z0-9._-]`, not
+    /// starting with a dot, at most 200 bytes).
+    pub fn grant_keyed(
+        &self,
+        effective: &gyre_manifest::Effective,
+        resolver: std::sync::Arc<dyn crate::Resolve>,
+        state_key: Option<&str>,
+    ) -> Result<Granted, crate::SandboxError> {
+        let key = match state_key {
+            None => self.digest(),
+            Some(k) => {
+                let plain = !k.is_empty()
+                    && k.len() <= 200
+                    && !k.starts_with('.')
+                    && k.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)
+                    });
+                if !plain {
+                    return Err(crate::SandboxError::Grant {
+                        plugin: self.name().into(),
+                        what: "key-value store".into(),
+                        reason: format!("state key {k:?} is not a plain name"),
+                    });
+                }
+                k
+            }
+        };
+        let kv = self.runtime.kv_store(key)?;
         let mut granted =
             Granted::new(self.name(), effective, self.runtime.limits(), resolver, kv)?;
         granted.bound_to = Some(self.digest().to_string());
