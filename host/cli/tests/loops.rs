@@ -119,6 +119,7 @@ env = ["CARGO_TARGET_DIR"]
                 Path::new(env!("CARGO_TARGET_TMPDIR")).join("loops-cache"),
             )
             .env("GYRE_STATE_DIR", self.root.join("state"))
+            .env("GYRE_CONFIG_DIR", self.root.join("config"))
             // Shared by this project's worktrees, which build one after another.
             .env("CARGO_TARGET_DIR", self.root.join("cargo-target"))
             .env("MARKS", self.root.path());
@@ -1312,7 +1313,10 @@ operation = "stash"
         let out = p.gyre(&["run", "kv", "--once"]);
         assert_eq!(out.status.code(), Some(0), "run {n}: {}", text(&out));
         let show = p.last_run();
-        assert_eq!(show["ships"][0]["output"]["stashed"], true, "run {n}: the ship step holds its secret");
+        assert_eq!(
+            show["ships"][0]["output"]["stashed"], true,
+            "run {n}: the ship step holds its secret"
+        );
         assert_eq!(
             show["run"]["findings"]["peek"]["loot"],
             Value::Null,
@@ -1321,4 +1325,68 @@ operation = "stash"
         );
         assert!(!text(&out).contains(SENTINEL));
     }
+}
+
+#[test]
+fn a_recipe_can_name_an_installed_package_instead_of_a_mapped_file() {
+    let p = Project::new("loop-installed");
+    let ok = |args: &[&str]| {
+        let out = p.gyre(args);
+        assert!(out.status.success(), "gyre {args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let public = ok(&["key", "generate", "acme"]).trim().to_string();
+    ok(&[
+        "key",
+        "trust",
+        &public,
+        "--namespace",
+        "acme",
+        "--name",
+        "acme",
+    ]);
+    ok(&[
+        "publish",
+        artifacts::TESTS_GREEN,
+        "--namespace",
+        "acme",
+        "--key",
+        "acme",
+    ]);
+    ok(&["install", "acme/tests-green", "--yes"]);
+    let recipe = p.recipe(
+        "installed.toml",
+        // Without the ship step (its plugin is not installed here).
+        &format!(
+            "{}[guardrails]\nmax-iterations = 3\n",
+            until_green(3, 0, "")
+                .replace("gyre/tests-green", "acme/tests-green")
+                .split("[[ship]]")
+                .next()
+                .unwrap()
+        ),
+    );
+    p.config(
+        &format!(r#"["python3", "{STAND_IN}"]"#),
+        &format!("[loops.until-green]\nrecipe = \"{}\"", recipe.display()),
+    );
+    let out = p.gyre(&["run", "until-green", "--once"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let show = p.last_run();
+    assert_eq!(check(&checks(&show, 1), "tests-green")["passed"], true);
+
+    // A package that is not installed is named in a refusal with the fix.
+    let missing = p.recipe(
+        "missing.toml",
+        &std::fs::read_to_string(&recipe)
+            .unwrap()
+            .replace("acme/tests-green", "acme/coverage"),
+    );
+    let out = p.gyre(&["run", &missing.to_string_lossy(), "--once"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("gyre install acme/coverage"),
+        "{}",
+        text(&out)
+    );
 }

@@ -58,14 +58,25 @@ async fn load_trigger(ctx: &Context, name: &LoopName) -> Result<Option<Trigger>,
     let Some(t) = spec.recipe.trigger.clone() else {
         return Ok(None);
     };
-    let path = crate::stages::locate(&t.plugin, &spec.recipe_path, &ctx.project)
-        .map_err(|e| RunError::Refused(format!("loop {name}, trigger: {e}")))?;
+    let located = crate::stages::locate(
+        &t.plugin,
+        &spec.recipe_path,
+        &ctx.project,
+        ctx.data_dir.as_deref(),
+    )
+    .map_err(|e| RunError::Refused(format!("loop {name}, trigger: {e}")))?;
     // Loading all stages up front refuses a loop with a missing plugin now,
     // not at its first fire.
-    Stages::load(&ctx.runtime, &ctx.project, &spec.recipe, &spec.recipe_path)?;
+    Stages::load(
+        &ctx.runtime,
+        &ctx.project,
+        &spec.recipe,
+        &spec.recipe_path,
+        ctx.data_dir.as_deref(),
+    )?;
     let (plugin, _) = ctx
         .runtime
-        .load(&path)
+        .load(&located.path)
         .map_err(|e| RunError::Refused(format!("loop {name}, trigger: {e}")))?;
     let trigger_id: StepId = "trigger".parse().map_err(RunError::Config)?;
     let mut effective = spec
@@ -77,7 +88,8 @@ async fn load_trigger(ctx: &Context, name: &LoopName) -> Result<Option<Trigger>,
     if let Some(caps) = &t.capabilities {
         effective = effective.narrow(caps);
     }
-    let state_key = spec.state_key(&ctx.project, &trigger_id, plugin.digest());
+    let owner = located.identity.as_deref().unwrap_or(plugin.digest());
+    let state_key = spec.state_key(&ctx.project, &trigger_id, owner);
     let granted = plugin
         .grant_keyed(&effective, ctx.resolver.clone(), Some(&state_key))
         .map_err(|e| RunError::Refused(format!("loop {name}, trigger: {e}")))?;

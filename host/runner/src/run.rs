@@ -36,6 +36,8 @@ pub struct Context {
     pub project: Arc<Project>,
     /// Sees every journal entry as it is written (progress display).
     pub observer: Observer,
+    /// Where `gyre install` put packages; recipes may name them.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Context {
@@ -205,7 +207,13 @@ impl Runner {
     fn create(ctx: &Context, spec: LoopSpec, event: Value, id: RunId) -> Result<Self, RunError> {
         let project = &ctx.project;
         // Everything that can refuse the run happens before it exists.
-        let stages = Stages::load(&ctx.runtime, project, &spec.recipe, &spec.recipe_path)?;
+        let stages = Stages::load(
+            &ctx.runtime,
+            project,
+            &spec.recipe,
+            &spec.recipe_path,
+            ctx.data_dir.as_deref(),
+        )?;
         let repo = project.repo();
         let base = worktree::head(&repo)?;
         let store = ctx.open_store()?;
@@ -284,7 +292,13 @@ impl Runner {
             &run.recipe_path,
             &run.recipe_text,
         )?;
-        let stages = Stages::load(&ctx.runtime, &ctx.project, &spec.recipe, &spec.recipe_path)?;
+        let stages = Stages::load(
+            &ctx.runtime,
+            &ctx.project,
+            &spec.recipe,
+            &spec.recipe_path,
+            ctx.data_dir.as_deref(),
+        )?;
         let mut runner = Self {
             ctx: ctx.clone(),
             store,

@@ -175,7 +175,10 @@ impl LoopSpec {
             format!("file:{}", self.recipe_path.display())
         };
         let scope = format!("{}\n{owner}\n{step}\n{digest}", project.root.display());
-        format!("step-{}", &hex::encode(Sha256::digest(scope.as_bytes()))[..48])
+        format!(
+            "step-{}",
+            &hex::encode(Sha256::digest(scope.as_bytes()))[..48]
+        )
     }
 
     pub fn recipe_digest(&self) -> String {

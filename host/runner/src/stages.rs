@@ -18,34 +18,64 @@ pub struct Step {
     pub notes: Vec<String>,
     /// Where a verifier sees the worktree (read-only), when it asked.
     pub workspace: Option<String>,
+    /// The signed identity of an installed package: its state follows the
+    /// publisher across upgrades instead of one exact component.
+    pub identity: Option<String>,
 }
 
 pub struct Stages {
     pub steps: BTreeMap<StepId, Step>,
 }
 
-/// The component file a reference names.
+/// A plugin reference resolved to a component file, with the signed
+/// identity of the package it came from, if installed.
+pub struct Located {
+    pub path: PathBuf,
+    pub identity: Option<String>,
+}
+
+/// The component file a reference names: a path next to the recipe, a
+/// name the project maps under `[plugins]`, or an installed package
+/// (`gyre install`), in that order.
 pub fn locate(
     reference: &PluginRef,
     recipe_path: &Path,
     project: &Project,
-) -> Result<PathBuf, String> {
+    data_dir: Option<&Path>,
+) -> Result<Located, String> {
     match reference {
-        PluginRef::Path(p) => Ok(recipe_path.parent().unwrap_or(Path::new(".")).join(p)),
+        PluginRef::Path(p) => Ok(Located {
+            path: recipe_path.parent().unwrap_or(Path::new(".")).join(p),
+            identity: None,
+        }),
         PluginRef::Package(name) => {
             let bare = name.split_once('@').map_or(name.as_str(), |(n, _)| n);
-            project
+            if let Some(p) = project
                 .plugins
                 .get(name)
                 .or_else(|| project.plugins.get(bare))
-                .map(|p| project.path(p))
-                .ok_or_else(|| {
-                    format!(
-                        "plugin `{name}` is not mapped: add `\"{bare}\" = \"path/to/plugin.wasm\"` \
-                         under [plugins] in {}",
-                        project.root.join(gyre_recipe::project_file()).display()
-                    )
-                })
+            {
+                return Ok(Located {
+                    path: project.path(p),
+                    identity: None,
+                });
+            }
+            let not_found = || {
+                format!(
+                    "plugin `{name}` is neither mapped under [plugins] in {} nor installed: \
+                     run `gyre install {bare}`, or map it to a component file",
+                    project.root.join(gyre_recipe::project_file()).display()
+                )
+            };
+            let package: gyre_registry::PackageName = bare.parse().map_err(|_| not_found())?;
+            let data_dir = data_dir.ok_or_else(not_found)?;
+            let installed = gyre_registry::Installed::open(data_dir)
+                .plugin(&package)
+                .map_err(|e| format!("plugin `{name}`: {e}"))?;
+            Ok(Located {
+                identity: installed.state_key(),
+                path: installed.wasm,
+            })
         }
     }
 }
@@ -68,11 +98,13 @@ impl Stages {
         project: &Project,
         recipe: &Recipe,
         recipe_path: &Path,
+        data_dir: Option<&Path>,
     ) -> Result<Self, RunError> {
         let mut steps = BTreeMap::new();
         for (id, step) in recipe.plugin_steps() {
             let refuse = |why: String| RunError::Refused(format!("step `{id}`: {why}"));
-            let path = locate(&step.plugin, recipe_path, project).map_err(refuse)?;
+            let Located { path, identity } =
+                locate(&step.plugin, recipe_path, project, data_dir).map_err(refuse)?;
             let (plugin, _) = runtime.load(&path).map_err(|e| refuse(format!("{e}")))?;
             let want = expected_kind(recipe, &id);
             if plugin.kind() != want {
@@ -92,6 +124,7 @@ impl Stages {
                     granted: None,
                     notes: Vec::new(),
                     workspace: None,
+                    identity,
                 },
             );
         }
@@ -131,7 +164,8 @@ impl Stages {
                 .iter()
                 .find(|d| d.host == worktree)
                 .map(|d| d.guest.to_string());
-            let state_key = spec.state_key(project, id, step.plugin.digest());
+            let owner = step.identity.as_deref().unwrap_or(step.plugin.digest());
+            let state_key = spec.state_key(project, id, owner);
             step.granted = Some(
                 step.plugin
                     .grant_keyed(&effective, resolver.clone(), Some(&state_key))

@@ -44,6 +44,7 @@ pub fn context(project: Project, dirs: &Dirs, observer: gyre_runner::Observer) -
         resolver: Arc::new(SystemResolver),
         project: Arc::new(project),
         observer,
+        data_dir: Some(dirs.state.clone()),
     })
 }
 
