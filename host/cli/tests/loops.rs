@@ -927,6 +927,7 @@ secrets = {{ WEBHOOK_SECRET = {{ value = "hook-key" }} }}
     );
     assert!(refused >= 590, "refused {refused}");
     let grown = rss_kib(daemon.id()).saturating_sub(baseline);
+    eprintln!("flood: {accepted} accepted, {refused} refused (429), daemon RSS {baseline} KiB + {grown} KiB");
     assert!(
         grown < 40 * 1024,
         "the daemon grew by {grown} KiB under the flood"
