@@ -230,6 +230,23 @@ secrets = {{ SLACK_WEBHOOK_URL = {{ value = "{url}" }} }}
     )
 }
 
+/// A project whose loop `until-green` runs `recipe` with `maker`, its
+/// notify step granted a receiver on loopback.
+fn green_loop(tag: &str, maker: &str, recipe: &str) -> (Project, TestServer) {
+    let p = Project::new(tag);
+    let server = receiver();
+    let path = p.recipe("until-green.toml", recipe);
+    p.config(
+        maker,
+        &format!(
+            "[loops.until-green]\nrecipe = \"{}\"\n{}",
+            path.display(),
+            notify_grants(&server)
+        ),
+    );
+    (p, server)
+}
+
 fn receiver() -> TestServer {
     TestServer::start(|_| Reply::json(200, r#"{"ok": true}"#))
 }
@@ -244,16 +261,10 @@ fn notifications(server: &TestServer) -> Vec<Recorded> {
 
 #[test]
 fn a_loop_iterates_until_the_goal_holds_then_ships_once() {
-    let p = Project::new("loop-goal");
-    let server = receiver();
-    let recipe = p.recipe("until-green.toml", &until_green(5, 3, ""));
-    p.config(
+    let (p, server) = green_loop(
+        "loop-goal",
         &format!(r#"["python3", "{STAND_IN}"]"#),
-        &format!(
-            "[loops.until-green]\nrecipe = \"{}\"\n{}",
-            recipe.display(),
-            notify_grants(&server)
-        ),
+        &until_green(5, 3, ""),
     );
     let out = p.gyre(&["run", "until-green", "--once"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -313,17 +324,7 @@ fn a_loop_iterates_until_the_goal_holds_then_ships_once() {
 
 #[test]
 fn the_iteration_cap_stops_a_loop_and_lands_it_in_the_inbox() {
-    let p = Project::new("loop-cap");
-    let server = receiver();
-    let recipe = p.recipe("until-green.toml", &until_green(2, 0, ""));
-    p.config(
-        IDLE_MAKER,
-        &format!(
-            "[loops.until-green]\nrecipe = \"{}\"\n{}",
-            recipe.display(),
-            notify_grants(&server)
-        ),
-    );
+    let (p, server) = green_loop("loop-cap", IDLE_MAKER, &until_green(2, 0, ""));
     let out = p.gyre(&["run", "until-green", "--once"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let show = p.last_run();
@@ -348,17 +349,7 @@ fn the_iteration_cap_stops_a_loop_and_lands_it_in_the_inbox() {
 
 #[test]
 fn the_same_diff_twice_in_a_row_is_no_progress() {
-    let p = Project::new("loop-stuck");
-    let server = receiver();
-    let recipe = p.recipe("until-green.toml", &until_green(10, 2, ""));
-    p.config(
-        IDLE_MAKER,
-        &format!(
-            "[loops.until-green]\nrecipe = \"{}\"\n{}",
-            recipe.display(),
-            notify_grants(&server)
-        ),
-    );
+    let (p, _server) = green_loop("loop-stuck", IDLE_MAKER, &until_green(10, 2, ""));
     let out = p.gyre(&["run", "until-green", "--once"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let show = p.last_run();
@@ -378,19 +369,10 @@ fn the_same_diff_twice_in_a_row_is_no_progress() {
 
 #[test]
 fn spend_and_wall_time_budgets_stop_a_run() {
-    let p = Project::new("loop-budget");
-    let server = receiver();
-    let recipe = p.recipe(
-        "until-green.toml",
-        &until_green(10, 0, "max-spend-usd = 0.10"),
-    );
-    p.config(
+    let (p, _server) = green_loop(
+        "loop-budget",
         IDLE_MAKER,
-        &format!(
-            "[loops.until-green]\nrecipe = \"{}\"\n{}",
-            recipe.display(),
-            notify_grants(&server)
-        ),
+        &until_green(10, 0, "max-spend-usd = 0.10"),
     );
     let out = p.gyre(&["run", "until-green", "--once"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -927,7 +909,9 @@ secrets = {{ WEBHOOK_SECRET = {{ value = "hook-key" }} }}
     );
     assert!(refused >= 590, "refused {refused}");
     let grown = rss_kib(daemon.id()).saturating_sub(baseline);
-    eprintln!("flood: {accepted} accepted, {refused} refused (429), daemon RSS {baseline} KiB + {grown} KiB");
+    eprintln!(
+        "flood: {accepted} accepted, {refused} refused (429), daemon RSS {baseline} KiB + {grown} KiB"
+    );
     assert!(
         grown < 40 * 1024,
         "the daemon grew by {grown} KiB under the flood"
@@ -1172,16 +1156,10 @@ fn a_crash_at_any_checkpoint_resumes_to_the_same_outcome_shipping_once() {
         "ship-called",
         "finishing",
     ] {
-        let p = Project::new("loop-checkpoint");
-        let server = receiver();
-        let recipe = p.recipe("until-green.toml", &until_green(5, 0, ""));
-        p.config(
+        let (p, server) = green_loop(
+            "loop-checkpoint",
             &format!(r#"["python3", "{STAND_IN}"]"#),
-            &format!(
-                "[loops.until-green]\nrecipe = \"{}\"\n{}",
-                recipe.display(),
-                notify_grants(&server)
-            ),
+            &until_green(5, 0, ""),
         );
         let crashed = p
             .command(&["run", "until-green", "--once"])

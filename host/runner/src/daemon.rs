@@ -8,7 +8,6 @@
 
 use crate::run::{self, Context};
 use crate::spec::LoopSpec;
-use crate::stages::Stages;
 use crate::store::{Accepted, Store, TriggerState};
 use crate::{RunError, RunId, now_ms};
 use bytes::Bytes;
@@ -67,13 +66,7 @@ async fn load_trigger(ctx: &Context, name: &LoopName) -> Result<Option<Trigger>,
     .map_err(|e| RunError::Refused(format!("loop {name}, trigger: {e}")))?;
     // Loading all stages up front refuses a loop with a missing plugin now,
     // not at its first fire.
-    Stages::load(
-        &ctx.runtime,
-        &ctx.project,
-        &spec.recipe,
-        &spec.recipe_path,
-        ctx.data_dir.as_deref(),
-    )?;
+    spec.load_stages(ctx)?;
     let (plugin, _) = ctx
         .runtime
         .load(&located.path)

@@ -207,13 +207,7 @@ impl Runner {
     fn create(ctx: &Context, spec: LoopSpec, event: Value, id: RunId) -> Result<Self, RunError> {
         let project = &ctx.project;
         // Everything that can refuse the run happens before it exists.
-        let stages = Stages::load(
-            &ctx.runtime,
-            project,
-            &spec.recipe,
-            &spec.recipe_path,
-            ctx.data_dir.as_deref(),
-        )?;
+        let stages = spec.load_stages(ctx)?;
         let repo = project.repo();
         let base = worktree::head(&repo)?;
         let store = ctx.open_store()?;
@@ -292,13 +286,7 @@ impl Runner {
             &run.recipe_path,
             &run.recipe_text,
         )?;
-        let stages = Stages::load(
-            &ctx.runtime,
-            &ctx.project,
-            &spec.recipe,
-            &spec.recipe_path,
-            ctx.data_dir.as_deref(),
-        )?;
+        let stages = spec.load_stages(ctx)?;
         let mut runner = Self {
             ctx: ctx.clone(),
             store,
@@ -518,6 +506,16 @@ impl Runner {
         ])
     }
 
+    /// Adds a plugin call's fuel to the run's totals; its denials, as text.
+    fn account<T>(&mut self, inv: &gyre_sandbox::Invocation<T>) -> Vec<String> {
+        self.run.totals.fuel += inv.usage.fuel_consumed;
+        self.run.totals.plugin_calls += 1;
+        inv.denials
+            .iter()
+            .map(|d| format!("{}: {}", d.capability, d.detail))
+            .collect()
+    }
+
     // ---- discovery -------------------------------------------------------
 
     async fn discover(&mut self) -> Result<Option<(StopReason, String)>, RunError> {
@@ -570,13 +568,7 @@ impl Runner {
             .plugin
             .invoke(granted, &step.config, operation, &input)
             .await;
-        self.run.totals.fuel += inv.usage.fuel_consumed;
-        self.run.totals.plugin_calls += 1;
-        let denials: Vec<String> = inv
-            .denials
-            .iter()
-            .map(|d| format!("{}: {}", d.capability, d.detail))
-            .collect();
+        let denials = self.account(&inv);
         for d in &denials {
             let _ = self.note("denied", &format!("{id}: {d}"));
         }
@@ -1059,13 +1051,7 @@ impl Runner {
         };
         let start = Instant::now();
         let inv = step.plugin.verify(granted, request).await;
-        self.run.totals.fuel += inv.usage.fuel_consumed;
-        self.run.totals.plugin_calls += 1;
-        let denials: Vec<String> = inv
-            .denials
-            .iter()
-            .map(|d| format!("{}: {}", d.capability, d.detail))
-            .collect();
+        let denials = self.account(&inv);
         let mut record = CheckRecord {
             id: id.to_string(),
             kind: CheckKind::Verifier,

@@ -181,6 +181,17 @@ impl LoopSpec {
         )
     }
 
+    /// Finds and loads this loop's plugins (nothing runs).
+    pub fn load_stages(&self, ctx: &crate::Context) -> Result<crate::stages::Stages, RunError> {
+        crate::stages::Stages::load(
+            &ctx.runtime,
+            &ctx.project,
+            &self.recipe,
+            &self.recipe_path,
+            ctx.data_dir.as_deref(),
+        )
+    }
+
     pub fn recipe_digest(&self) -> String {
         hex::encode(Sha256::digest(self.recipe_text.as_bytes()))
     }
