@@ -25,6 +25,14 @@ fn xdg(var: &str, fallback: &str) -> PathBuf {
         .join("gyre")
 }
 
+/// The user's Gyre config directory (keys, trust policy, consent):
+/// `$GYRE_CONFIG_DIR`, else `$XDG_CONFIG_HOME/gyre`.
+pub fn default_config_dir() -> PathBuf {
+    std::env::var_os("GYRE_CONFIG_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| xdg("XDG_CONFIG_HOME", ".config"))
+}
+
 impl Dirs {
     pub fn new(cache: Option<PathBuf>, state: Option<PathBuf>, no_cache: bool) -> Self {
         let cache = if no_cache {

@@ -127,6 +127,8 @@ pub fn run(args: CallArgs, dirs: &Dirs) -> Result<Exit> {
     let runtime = Runtime::new(RuntimeConfig {
         cache_dir: dirs.cache.clone(),
         state_dir: Some(dirs.state.clone()),
+        // No grant may reach the user's keys, trust policy or consent.
+        protected: vec![crate::args::default_config_dir()],
         ..RuntimeConfig::default()
     })?;
     let (plugin, load) = runtime.load(&args.wasm)?;

@@ -516,3 +516,39 @@ fn secrets_never_reach_the_json_output() {
     assert!(!all.contains(value), "the secret reached the output: {all}");
     assert!(all.contains("[redacted:GRANTED_TOKEN]"), "{all}");
 }
+
+#[test]
+fn no_grant_reaches_the_users_keys_trust_policy_or_state() {
+    let g = Gyre::new();
+    let config = g.home.join("config");
+    std::fs::create_dir_all(config.join("keys")).unwrap();
+    std::fs::write(config.join("trust.toml"), "# the user's trust policy\n").unwrap();
+    // A plugin that writes wherever it is allowed, granted read-write a
+    // directory holding the config, the config itself, a directory inside
+    // it, and the state directory: each grant is refused before it runs.
+    let home = g.home.path().display().to_string();
+    let targets = [
+        home.clone(),
+        config.display().to_string(),
+        config.join("keys").display().to_string(),
+        g.home.join("state").display().to_string(),
+    ];
+    std::fs::create_dir_all(g.home.join("state")).unwrap();
+    for target in targets {
+        let out = Command::new(env!("CARGO_BIN_EXE_gyre"))
+            .args(["plugin", "call", artifacts::HOSTILE_WRITE_READONLY])
+            .args(["--dir", &format!("{target}:/data:rw")])
+            .env("GYRE_CACHE_DIR", g.home.join("cache"))
+            .env("GYRE_STATE_DIR", g.home.join("state"))
+            .env("GYRE_CONFIG_DIR", &config)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(USAGE), "{target}: {}", text(&out));
+        assert!(text(&out).contains("overlaps"), "{target}: {}", text(&out));
+    }
+    assert_eq!(
+        std::fs::read_to_string(config.join("trust.toml")).unwrap(),
+        "# the user's trust policy\n"
+    );
+    assert_eq!(std::fs::read_dir(config.join("keys")).unwrap().count(), 0);
+}

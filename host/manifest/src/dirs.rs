@@ -53,6 +53,13 @@ impl TryFrom<String> for GuestPath {
     type Error = String;
     fn try_from(value: String) -> Result<Self, String> {
         let trimmed = value.trim_end_matches('/');
+        // Paths are shown to people deciding what to grant: no control
+        // characters that could rewrite the terminal around them.
+        if value.chars().any(char::is_control) {
+            return Err(format!(
+                "guest path {value:?} must not contain control characters"
+            ));
+        }
         if !value.starts_with('/') || trimmed.is_empty() {
             return Err(format!("guest path {value:?} must be absolute and not `/`"));
         }
@@ -124,6 +131,11 @@ impl TryFrom<RawDirRequest> for DirRequest {
     fn try_from(raw: RawDirRequest) -> Result<Self, String> {
         let source = match (raw.mount, raw.host) {
             (Some(m), None) => DirSource::Mount(m),
+            (None, Some(h)) if h.chars().any(char::is_control) => {
+                return Err(format!(
+                    "directory host path {h:?} must not contain control characters"
+                ));
+            }
             (None, Some(h)) if h.starts_with('/') || h.starts_with('~') => DirSource::Host(h),
             (None, Some(h)) => return Err(format!("directory host path {h:?} must be absolute")),
             _ => {
@@ -176,5 +188,27 @@ impl fmt::Display for DirRequest {
             ),
             DirSource::Host(h) => write!(f, "{h} at {} ({})", self.guest, self.access.as_str()),
         }
+    }
+}
+
+#[cfg(test)]
+mod control_characters {
+    use super::*;
+
+    #[test]
+    fn paths_shown_for_consent_cannot_carry_terminal_control_characters() {
+        assert!(GuestPath::try_from("/data\u{1b}[2K".to_string()).is_err());
+        assert!(GuestPath::try_from("/da\nta".to_string()).is_err());
+        let raw = RawDirRequest {
+            mount: None,
+            host: Some("/srv\r/x".into()),
+            guest: "/data".parse().unwrap(),
+            access: Access::ReadOnly,
+        };
+        assert!(
+            DirRequest::try_from(raw)
+                .unwrap_err()
+                .contains("control characters")
+        );
     }
 }

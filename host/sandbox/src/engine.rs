@@ -28,6 +28,10 @@ pub struct RuntimeConfig {
     pub limits: HostLimits,
     /// Instances that may be alive at once across all plugins.
     pub max_concurrent_instances: Option<u32>,
+    /// Directories no grant may reach into or contain: the user's keys,
+    /// trust policy, consent records, installed packages, run state. The
+    /// state and cache directories are always protected too.
+    pub protected: Vec<PathBuf>,
 }
 
 pub(crate) struct RuntimeInner {
@@ -36,6 +40,7 @@ pub(crate) struct RuntimeInner {
     pub limits: HostLimits,
     cache: Option<CompileCache>,
     state_dir: Option<PathBuf>,
+    protected: Vec<PathBuf>,
     ticker_stop: Arc<AtomicBool>,
 }
 
@@ -133,10 +138,46 @@ impl Runtime {
                 linker,
                 limits,
                 cache,
+                protected: config
+                    .protected
+                    .iter()
+                    .chain(config.state_dir.iter())
+                    .chain(config.cache_dir.iter())
+                    .cloned()
+                    .collect(),
                 state_dir: config.state_dir,
                 ticker_stop,
             }),
         })
+    }
+
+    /// Refuses a directory grant that reaches into, or contains, a
+    /// directory the host keeps from plugins.
+    pub(crate) fn check_protected(
+        &self,
+        plugin: &str,
+        dirs: &[gyre_manifest::EffectiveDir],
+    ) -> Result<(), SandboxError> {
+        let real =
+            |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        for dir in dirs {
+            let granted = real(&dir.host);
+            for protected in &self.inner.protected {
+                let protected = real(protected);
+                if granted.starts_with(&protected) || protected.starts_with(&granted) {
+                    return Err(SandboxError::Grant {
+                        plugin: plugin.into(),
+                        what: format!("directory {}", dir.guest),
+                        reason: format!(
+                            "{} overlaps {}, which holds Gyre's own keys, trust, packages or state; grant a directory outside it",
+                            dir.host.display(),
+                            protected.display()
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn limits(&self) -> &HostLimits {

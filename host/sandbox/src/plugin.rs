@@ -466,6 +466,7 @@ impl Plugin {
                 k
             }
         };
+        self.runtime.check_protected(self.name(), &effective.dirs)?;
         let kv = self.runtime.kv_store(key)?;
         let mut granted =
             Granted::new(self.name(), effective, self.runtime.limits(), resolver, kv)?;

@@ -37,6 +37,8 @@ pub fn context(project: Project, dirs: &Dirs, observer: gyre_runner::Observer) -
     let runtime = Runtime::new(RuntimeConfig {
         cache_dir: dirs.cache.clone(),
         state_dir: Some(dirs.state.clone()),
+        // No grant may reach the user's keys, trust policy or consent.
+        protected: vec![crate::args::default_config_dir()],
         ..RuntimeConfig::default()
     })?;
     Ok(Context {

@@ -331,7 +331,9 @@ impl<'a> Session<'a> {
             }
         }
         if !self.json {
-            eprint!("{out}");
+            // Everything above came from the registry: escape control
+            // characters so a package cannot redraw the consent prompt.
+            eprint!("{}", crate::render::clean_block(&out));
         }
         let needs = approved.is_none() || !widening.is_empty() || signer_changed.is_some();
         if !needs {

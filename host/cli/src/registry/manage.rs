@@ -230,12 +230,14 @@ pub fn run_search(a: SearchArgs, dirs: &crate::args::Dirs) -> Result<Exit> {
             eprintln!("no packages found");
         } else {
             for h in &hits {
+                // Registry-supplied text: escaped for the terminal.
+                let field = |k: &str| crate::render::clean(h[k].as_str().unwrap_or(""));
                 println!(
                     "{}@{}\t{}\t({})",
-                    h["package"].as_str().unwrap_or(""),
-                    h["latest"].as_str().unwrap_or(""),
-                    h["description"].as_str().unwrap_or(""),
-                    h["registry"].as_str().unwrap_or("")
+                    field("package"),
+                    field("latest"),
+                    field("description"),
+                    field("registry")
                 );
             }
         }

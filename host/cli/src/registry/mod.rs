@@ -37,13 +37,10 @@ pub struct Home {
 
 impl Home {
     pub fn new(config: &ConfigArgs, dirs: &crate::args::Dirs) -> Self {
-        let config = config.config_dir.clone().unwrap_or_else(|| {
-            std::env::var_os("XDG_CONFIG_HOME")
-                .map(PathBuf::from)
-                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-                .unwrap_or_else(|| std::env::temp_dir().join("gyre-home/.config"))
-                .join("gyre")
-        });
+        let config = config
+            .config_dir
+            .clone()
+            .unwrap_or_else(crate::args::default_config_dir);
         Self {
             config,
             data: dirs.state.clone(),
