@@ -1,7 +1,9 @@
 //! `gyre`: run untrusted loop plugins in a sandbox.
 
 mod args;
+mod build;
 mod call;
+mod conformance;
 mod exit;
 mod inspect;
 mod new;
@@ -42,6 +44,8 @@ enum Command {
     Plugin(PluginCommand),
     /// Scaffold a new plugin that builds to a component out of the box.
     New(new::NewArgs),
+    /// Build a plugin (Rust, JavaScript, Python, C or Zig) into a checked component.
+    Build(build::BuildArgs),
 }
 
 #[derive(Subcommand)]
@@ -50,6 +54,8 @@ enum PluginCommand {
     Inspect(inspect::InspectArgs),
     /// Run one call of a plugin in the sandbox with the grants and budgets given.
     Call(Box<call::CallArgs>),
+    /// Run the conformance battery and the author's cases (gyre-test.toml) against a component.
+    Test(conformance::TestArgs),
 }
 
 fn main() {
@@ -66,6 +72,8 @@ fn main() {
         Command::Plugin(PluginCommand::Inspect(a)) => inspect::run(a),
         Command::Plugin(PluginCommand::Call(a)) => call::run(*a, &dirs),
         Command::New(a) => new::run(a),
+        Command::Build(a) => build::run(a),
+        Command::Plugin(PluginCommand::Test(a)) => conformance::run(a, &dirs),
     };
     let code = match result {
         Ok(exit) => exit,
