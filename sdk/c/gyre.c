@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+// The bindings reference this symbol of the object file wit-bindgen
+// usually writes; gyre build embeds the world's type information itself.
+void __component_type_object_force_link_plugin(void) {}
+
 // --- Strings ---------------------------------------------------------------
 
 static char *vformat(const char *fmt, va_list ap) {
@@ -472,8 +476,8 @@ bool gyre_http_get(const char *url, const char *accept, gyre_http_response_t *re
 
   wasi_http_types_own_fields_t headers = wasi_http_types_constructor_fields();
   if (accept) {
-    plugin_string_t name = {(uint8_t *)"accept", 6};
-    plugin_list_u8_t value = {(uint8_t *)accept, strlen(accept)};
+    wasi_http_types_field_name_t name = {(uint8_t *)"accept", 6};
+    wasi_http_types_field_value_t value = {(uint8_t *)accept, strlen(accept)};
     wasi_http_types_header_error_t herr;
     wasi_http_types_method_fields_append(wasi_http_types_borrow_fields(headers), &name, &value, &herr);
   }

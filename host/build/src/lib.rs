@@ -75,7 +75,13 @@ pub(crate) enum Output {
 /// Builds the plugin in `options.dir`.
 pub fn build(options: &BuildOptions) -> Result<Built, BuildError> {
     let start = Instant::now();
-    let dir = options.dir.as_path();
+    // Toolchains run inside the plugin's directory: paths must be absolute.
+    let dir = std::fs::canonicalize(&options.dir).map_err(|source| BuildError::Io {
+        what: "finding the plugin directory".into(),
+        path: options.dir.clone(),
+        source,
+    })?;
+    let dir = dir.as_path();
     let manifest_path = dir.join("gyre.toml");
     let text = std::fs::read_to_string(&manifest_path).map_err(|source| BuildError::Io {
         what: "reading the manifest".into(),
