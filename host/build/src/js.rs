@@ -1,6 +1,7 @@
 //! JavaScript: componentize-js (SpiderMonkey) turns an ES module into a
-//! component. It brings its own WASI, so the plugin is built against the
-//! plain `gyre:plugin` worlds; `fetch` is its HTTP.
+//! component of a `gyre:sdk` world. The SDK's `request` uses the world's
+//! wasi:http directly: StarlingMonkey's `fetch` reports every failure as
+//! the same NetworkError, and a plugin must tell a refused origin apart.
 
 use crate::{BuildError, Job, Lang, Output, sdk, tool};
 
@@ -14,7 +15,7 @@ pub fn build(job: &Job) -> Result<Output, BuildError> {
             reason: format!("no index.js or src/index.js in {}", job.dir.display()),
         })?;
     let mut cmd = tool::command("componentize-js", Lang::Js)?;
-    let wit = sdk::write_wit(&job.work.join("wit"), false)?;
+    let wit = sdk::write_wit(&job.work.join("wit"), true)?;
     // The helper sits beside the sources so that `import ... from './gyre.js'`
     // resolves; it is rewritten on every build.
     let helpers = entry.parent().unwrap_or(job.dir);

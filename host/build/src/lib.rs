@@ -119,7 +119,12 @@ pub fn build(options: &BuildOptions) -> Result<Built, BuildError> {
     };
 
     let problems = check(&component, &manifest)?;
-    let (errors, warnings): (Vec<_>, Vec<_>) = problems.into_iter().partition(|p| p.is_error);
+    let (errors, mut warnings): (Vec<_>, Vec<_>) = problems.into_iter().partition(|p| p.is_error);
+    // componentize-js and componentize-py import every interface of the
+    // world, used or not: an unused secrets import is theirs, not the author's.
+    if matches!(lang, Lang::Js | Lang::Python) {
+        warnings.retain(|p| !p.message.contains("gyre:plugin/secrets but requests no secret"));
+    }
     if !errors.is_empty() {
         return Err(BuildError::Invalid {
             plugin: manifest.plugin.name.to_string(),

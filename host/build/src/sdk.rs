@@ -21,7 +21,7 @@ const WASI_WIT: &[(&str, &str)] = files!("sdk/wit/deps":
 const SDK_WIT: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../sdk/wit/gyre-sdk.wit"));
 
 pub const PYTHON: &[(&str, &str)] = files!("sdk/python": "gyre_sdk.py");
-pub const JS: &[(&str, &str)] = files!("sdk/js": "gyre.js");
+pub const JS: &[(&str, &str)] = files!("sdk/js": "gyre.js", "gyre-http.js");
 pub const C: &[(&str, &str)] = files!("sdk/c": "gyre.h", "gyre.c");
 pub const ZIG: &[(&str, &str)] = files!("sdk/zig": "gyre.zig");
 

@@ -65,7 +65,7 @@ fn sources(lang: Lang) -> Option<Sources> {
         Lang::Js => Sources {
             verifier: &[("index.js", template!("js", "verifier.js.tmpl")), ("package.json", template!("js", "package.json.tmpl")), ("README.md", template!("js", "README.md.tmpl"))],
             connector: &[("index.js", template!("js", "connector.js.tmpl")), ("package.json", template!("js", "package.json.tmpl")), ("README.md", template!("js", "README.md.tmpl"))],
-            gitignore: "*.wasm\n/.gyre/\n# Written by gyre build on every build.\n/gyre.js\n",
+            gitignore: "*.wasm\n/.gyre/\n# Written by gyre build on every build.\n/gyre.js\n/gyre-http.js\n",
         },
         Lang::Python => Sources {
             verifier: &[("app.py", template!("python", "verifier.py.tmpl")), ("README.md", template!("python", "README.md.tmpl"))],

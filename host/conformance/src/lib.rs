@@ -169,17 +169,17 @@ struct Ctx<'a> {
 }
 
 fn manifest_check(report: &mut Report, plugin: &Plugin) {
-    let problems = gyre_sandbox::inspect::check(plugin.manifest(), plugin.info());
-    let status = if problems.is_empty() {
+    // Warnings (an unused import, say) are `gyre plugin inspect`'s to show;
+    // only what stops the plugin from working as described fails here.
+    let errors: Vec<String> = gyre_sandbox::inspect::check(plugin.manifest(), plugin.info())
+        .into_iter()
+        .filter(|p| p.severity == gyre_sandbox::inspect::Severity::Error)
+        .map(|p| p.message)
+        .collect();
+    let status = if errors.is_empty() {
         Status::Pass
     } else {
-        Status::Fail(
-            problems
-                .iter()
-                .map(|p| p.message.as_str())
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
+        Status::Fail(errors.join("; "))
     };
     report.push(
         "the component matches its manifest (world, imports, capabilities)",

@@ -28,12 +28,17 @@ pub struct RuntimeConfig {
     pub limits: HostLimits,
     /// Instances that may be alive at once across all plugins.
     pub max_concurrent_instances: Option<u32>,
+    /// For benchmarks only: no fuel metering, to measure what it costs.
+    /// Budgets then bound time and memory alone.
+    #[doc(hidden)]
+    pub unmetered: bool,
 }
 
 pub(crate) struct RuntimeInner {
     pub engine: Engine,
     pub linker: Linker<StoreState>,
     pub limits: HostLimits,
+    pub unmetered: bool,
     cache: Option<CompileCache>,
     state_dir: Option<PathBuf>,
     ticker_stop: Arc<AtomicBool>,
@@ -86,7 +91,7 @@ impl Runtime {
             // load) for little use: a plugin's own message (a Rust panic)
             // comes through its stderr.
             .generate_address_map(false)
-            .consume_fuel(true)
+            .consume_fuel(!config.unmetered)
             .epoch_interruption(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&wasm).map_err(|e| SandboxError::Engine(e.to_string()))?;
@@ -134,6 +139,7 @@ impl Runtime {
                 limits,
                 cache,
                 state_dir: config.state_dir,
+                unmetered: config.unmetered,
                 ticker_stop,
             }),
         })
