@@ -15,10 +15,31 @@ from typing import Any, Callable, Dict, List, Optional
 from componentize_py_types import Err
 from wit_world.imports import log as _log
 
+# componentize-py snapshots the modules imported while it builds: a module
+# first imported inside a function at run time is not there. So every
+# import is here, guarded where the world may lack it.
 try:  # Worlds that also import wasi:http name Gyre's types interface apart.
     from wit_world.imports import gyre_plugin_types as _types
 except ImportError:  # pragma: no cover - depends on the world
     from wit_world.imports import types as _types
+try:  # Connectors and triggers: wasi:http.
+    from wit_world.imports import outgoing_handler as _outgoing
+    from wit_world.imports import streams as _streams
+    from wit_world.imports import wasi_http_types as _http
+except ImportError:  # pragma: no cover - a verifier's world has no HTTP
+    _outgoing = _streams = _http = None
+try:
+    from wit_world.exports import verification as _verification
+except ImportError:  # pragma: no cover - not a verifier
+    _verification = None
+try:
+    from wit_world.exports import operations as _operations
+except ImportError:  # pragma: no cover - not a connector
+    _operations = None
+try:
+    from wit_world import exports as _exports
+except ImportError:  # pragma: no cover
+    _exports = None
 
 
 # --- Errors -----------------------------------------------------------------
@@ -167,23 +188,19 @@ def evidence_json(request, name: str) -> Any:
 
 
 def finding(severity: str, message: str, file: Optional[str] = None, line: Optional[int] = None):
-    from wit_world.exports import verification as v
-
+    v = _verification
     level = {"info": v.Severity.INFO, "warning": v.Severity.WARNING, "error": v.Severity.ERROR}[severity]
     return v.Finding(level, message, file, line)
 
 
 def verdict(passed: bool, summary: str, score: Optional[float] = None, findings: List = ()):
-    from wit_world.exports import verification as v
-
-    return v.Verdict(passed, score, summary, list(findings))
+    return _verification.Verdict(passed, score, summary, list(findings))
 
 
 def verifier(check: Callable[[Dict[str, Any], Any], Any]):
     """The `Verification` export class for `check(config, request) -> verdict`."""
-    from wit_world import exports
 
-    class Verification(exports.Verification):
+    class Verification(_exports.Verification):
         @guard
         def verify(self, request):
             return check(config(request.config), request)
@@ -194,17 +211,14 @@ def verifier(check: Callable[[Dict[str, Any], Any], Any]):
 # --- Connectors --------------------------------------------------------------
 
 def operation(name: str, description: str, input_schema: Dict[str, Any], read_only: bool = True):
-    from wit_world.exports import operations as o
-
-    return o.Operation(name, description, json.dumps(input_schema), read_only)
+    return _operations.Operation(name, description, json.dumps(input_schema), read_only)
 
 
 def connector(operations: List, invoke: Callable[[Dict[str, Any], str, Any], Any]):
     """The `Operations` export class: `invoke(config, operation, input)`
     returns any JSON-serializable value."""
-    from wit_world import exports
 
-    class Operations(exports.Operations):
+    class Operations(_exports.Operations):
         def describe(self):
             return list(operations)
 
@@ -243,22 +257,26 @@ def request(method: str, url: str, headers: Optional[Dict[str, str]] = None,
             body: Optional[bytes] = None, max_bytes: int = 16 << 20) -> Response:
     """One blocking HTTP request through the host. A refused origin raises
     `Denied`; a transport failure raises `Upstream(502, ...)`."""
-    from urllib.parse import urlsplit
-
-    from wit_world.imports import outgoing_handler, streams
-    from wit_world.imports import wasi_http_types as h
-
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if _http is None:
+        raise Internal("this plugin's world has no HTTP (only connectors and triggers do)")
+    h, streams, outgoing_handler = _http, _streams, _outgoing
+    # urllib is not bundled: split "scheme://authority/path?query" here.
+    scheme, sep, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    authority, question, query = authority.partition("?")
+    if scheme not in ("http", "https") or not sep or not authority:
         raise InvalidInput(f"{url!r} is not an http(s) URL")
+    path_with_query = "/" + path if slash else "/"
+    if question:
+        path_with_query += "?" + query
     fields = h.Fields.from_list([(k.lower(), v.encode()) for k, v in (headers or {}).items()])
     req = h.OutgoingRequest(fields)
     methods = {"GET": h.Method_Get(), "POST": h.Method_Post(), "PUT": h.Method_Put(),
                "PATCH": h.Method_Patch(), "DELETE": h.Method_Delete(), "HEAD": h.Method_Head()}
     req.set_method(methods.get(method.upper(), h.Method_Other(method)))
-    req.set_scheme(h.Scheme_Https() if parts.scheme == "https" else h.Scheme_Http())
-    req.set_authority(parts.netloc)
-    req.set_path_with_query((parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
+    req.set_scheme(h.Scheme_Https() if scheme == "https" else h.Scheme_Http())
+    req.set_authority(authority)
+    req.set_path_with_query(path_with_query)
     out_body = req.body()
     try:
         future = outgoing_handler.handle(req, None)
@@ -301,9 +319,7 @@ def request(method: str, url: str, headers: Optional[Dict[str, str]] = None,
 
 
 def _transport_error(code, url: str) -> PluginError:
-    from wit_world.imports import wasi_http_types as h
-
-    if isinstance(code, h.ErrorCode_HttpRequestDenied):
+    if isinstance(code, _http.ErrorCode_HttpRequestDenied):
         return Denied(f"http {url}: the host did not grant this origin")
     return Upstream(502, f"{url}: {type(code).__name__.removeprefix('ErrorCode_')}")
 
