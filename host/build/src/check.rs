@@ -53,7 +53,10 @@ pub fn check(component: &[u8], manifest: &Manifest) -> Result<Vec<Problem>, Buil
         .collect();
     // One note for the sockets a language runtime imports, not one per
     // interface.
-    let sockets = problems.iter().filter(|p| p.message.contains("wasi:sockets/")).count();
+    let sockets = problems
+        .iter()
+        .filter(|p| p.message.contains("wasi:sockets/"))
+        .count();
     problems.retain(|p| !p.message.contains("wasi:sockets/"));
     if sockets > 0 {
         problems.push(Problem {
@@ -79,7 +82,10 @@ pub fn check(component: &[u8], manifest: &Manifest) -> Result<Vec<Problem>, Buil
         } else if !allowed {
             // inspect flagged it already (as a warning, e.g. sockets): a
             // built plugin must not import it at all.
-            for p in problems.iter_mut().filter(|p| p.message.contains(import.as_str())) {
+            for p in problems
+                .iter_mut()
+                .filter(|p| p.message.contains(import.as_str()))
+            {
                 p.is_error = true;
             }
         }

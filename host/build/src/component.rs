@@ -44,7 +44,12 @@ pub fn from_core(mut module: Vec<u8>, job: &Job, manifest: &str) -> Result<Vec<u
         wit_component::StringEncoding::UTF8,
         false,
     )
-    .map_err(|e| BuildError::Componentize(format!("embedding the {} world: {e:#}", sdk::world(job.kind))))?;
+    .map_err(|e| {
+        BuildError::Componentize(format!(
+            "embedding the {} world: {e:#}",
+            sdk::world(job.kind)
+        ))
+    })?;
     let mut encoder = wit_component::ComponentEncoder::default();
     encoder.validate(true);
     encoder

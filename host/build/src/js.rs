@@ -36,5 +36,8 @@ pub fn build(job: &Job) -> Result<Output, BuildError> {
     }
     cmd.args(["-d", "fetch-event"]);
     tool::run(cmd, "componentize-js")?;
-    Ok(Output::Component(crate::read(&out, "the componentize-js output")?))
+    Ok(Output::Component(crate::read(
+        &out,
+        "the componentize-js output",
+    )?))
 }

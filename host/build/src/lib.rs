@@ -123,7 +123,10 @@ pub fn build(options: &BuildOptions) -> Result<Built, BuildError> {
     // componentize-js and componentize-py import every interface of the
     // world, used or not: an unused secrets import is theirs, not the author's.
     if matches!(lang, Lang::Js | Lang::Python) {
-        warnings.retain(|p| !p.message.contains("gyre:plugin/secrets but requests no secret"));
+        warnings.retain(|p| {
+            !p.message
+                .contains("gyre:plugin/secrets but requests no secret")
+        });
     }
     if !errors.is_empty() {
         return Err(BuildError::Invalid {
@@ -132,9 +135,10 @@ pub fn build(options: &BuildOptions) -> Result<Built, BuildError> {
         });
     }
 
-    let out = options.out.clone().unwrap_or_else(|| {
-        dir.join(format!("{}.wasm", manifest.plugin.name.as_str()))
-    });
+    let out = options
+        .out
+        .clone()
+        .unwrap_or_else(|| dir.join(format!("{}.wasm", manifest.plugin.name.as_str())));
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|source| BuildError::Io {
             what: "creating the output directory".into(),

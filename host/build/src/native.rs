@@ -95,7 +95,12 @@ pub fn build_c(job: &Job) -> Result<Output, BuildError> {
     let user = sources(&job.dir.join("src"), "c");
     let out = job.work.join("core.wasm");
     cmd.current_dir(job.dir)
-        .args(["--target=wasm32-wasi", "-mexec-model=reactor", "-O2", "-Wall"])
+        .args([
+            "--target=wasm32-wasi",
+            "-mexec-model=reactor",
+            "-O2",
+            "-Wall",
+        ])
         .arg(format!("--sysroot={}", root.display()))
         .arg("-I")
         .arg(&c)
@@ -160,7 +165,12 @@ pub fn build_zig(job: &Job) -> Result<Output, BuildError> {
     let module = ["-target", "wasm32-wasi", "-O", "ReleaseSmall"];
     let mut cmd = zig()?;
     cmd.current_dir(job.dir)
-        .args(["build-exe", "-fno-entry", "-rdynamic", "-mexec-model=reactor"])
+        .args([
+            "build-exe",
+            "-fno-entry",
+            "-rdynamic",
+            "-mexec-model=reactor",
+        ])
         .arg(format!("-femit-bin={}", out.display()))
         .arg("--cache-dir")
         .arg(job.work.join("zig-cache"))

@@ -26,5 +26,8 @@ pub fn build(job: &Job) -> Result<Output, BuildError> {
         .arg("-o")
         .arg(&out);
     tool::run(cmd, "componentize-py")?;
-    Ok(Output::Component(crate::read(&out, "the componentize-py output")?))
+    Ok(Output::Component(crate::read(
+        &out,
+        "the componentize-py output",
+    )?))
 }

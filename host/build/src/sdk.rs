@@ -18,7 +18,10 @@ const PLUGIN_WIT: &[(&str, &str)] = files!("wit":
 /// The WASI interfaces the host links.
 const WASI_WIT: &[(&str, &str)] = files!("sdk/wit/deps":
     "cli.wit", "clocks.wit", "filesystem.wit", "http.wit", "io.wit", "random.wit", "sockets.wit");
-const SDK_WIT: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../sdk/wit/gyre-sdk.wit"));
+const SDK_WIT: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../sdk/wit/gyre-sdk.wit"
+));
 
 pub const PYTHON: &[(&str, &str)] = files!("sdk/python": "gyre_sdk.py");
 pub const JS: &[(&str, &str)] = files!("sdk/js": "gyre.js", "gyre-http.js");

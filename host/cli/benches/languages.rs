@@ -94,7 +94,12 @@ fn fresh_verify(tokio: &tokio::runtime::Runtime, plugin: &Plugin, granted: &Gran
     })
 }
 
-fn warm(tokio: &tokio::runtime::Runtime, plugin: &Plugin, granted: &Granted, calls: usize) -> Duration {
+fn warm(
+    tokio: &tokio::runtime::Runtime,
+    plugin: &Plugin,
+    granted: &Granted,
+    calls: usize,
+) -> Duration {
     let times = tokio
         .block_on(plugin.bench_warm_verify(granted, &request(), calls))
         .unwrap_or_else(|f| panic!("{}: warm calls failed: {f}", plugin.name()));
@@ -107,8 +112,11 @@ fn measure(lang: &'static str, scratch: &Path, tokio: &tokio::runtime::Runtime) 
     let r = reference::scaffold_and_build(lang, "verifier").unwrap_or_else(|e| panic!("{e}"));
     let size = std::fs::metadata(&r.wasm).map(|m| m.len()).unwrap_or(0);
     let big = size > (1 << 20);
-    let (cold_samples, load_samples, fresh_samples, warm_calls) =
-        if big { (1, 10, 50, 300) } else { (5, 40, 300, 2000) };
+    let (cold_samples, load_samples, fresh_samples, warm_calls) = if big {
+        (1, 10, 50, 300)
+    } else {
+        (5, 40, 300, 2000)
+    };
 
     let cold = median(
         (0..cold_samples)
@@ -125,7 +133,10 @@ fn measure(lang: &'static str, scratch: &Path, tokio: &tokio::runtime::Runtime) 
         (0..load_samples)
             .map(|_| {
                 let (_, report) = metered.load(&r.wasm).expect("loading");
-                assert!(!report.compiled, "{lang}: a cached component was compiled again");
+                assert!(
+                    !report.compiled,
+                    "{lang}: a cached component was compiled again"
+                );
                 report.load_time
             })
             .collect(),
@@ -135,12 +146,17 @@ fn measure(lang: &'static str, scratch: &Path, tokio: &tokio::runtime::Runtime) 
     for _ in 0..fresh_samples / 5 {
         fresh_verify(tokio, &plugin, &granted);
     }
-    let fresh = median((0..fresh_samples).map(|_| fresh_verify(tokio, &plugin, &granted)).collect());
+    let fresh = median(
+        (0..fresh_samples)
+            .map(|_| fresh_verify(tokio, &plugin, &granted))
+            .collect(),
+    );
     let warm_metered = warm(tokio, &plugin, &granted, warm_calls);
 
     let unmetered = runtime(Some(&cache), true);
     let (plain, _) = unmetered.load(&r.wasm).expect("loading unmetered");
-    let granted_plain = Granted::nothing(plain.name(), plain.manifest().budgets, unmetered.limits());
+    let granted_plain =
+        Granted::nothing(plain.name(), plain.manifest().budgets, unmetered.limits());
     let warm_unmetered = warm(tokio, &plain, &granted_plain, warm_calls);
     // Interleave once more so that load on the machine falls on both.
     let warm_metered = warm_metered.min(warm(tokio, &plugin, &granted, warm_calls));
@@ -171,7 +187,9 @@ fn main() {
     println!("gyre languages benchmark: {COMMAND}");
     println!(
         "machine: {} cores, load average {}",
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
         load.split_whitespace().next().unwrap_or("?")
     );
     println!();
@@ -179,7 +197,9 @@ fn main() {
         .iter()
         .map(|lang| measure(lang, &scratch, &tokio))
         .collect();
-    println!("| language | build | size | cold compile | cached load | fresh invocation | warm call | fuel overhead |");
+    println!(
+        "| language | build | size | cold compile | cached load | fresh invocation | warm call | fuel overhead |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     for r in &rows {
         let overhead = r.warm.as_secs_f64() / r.warm_unmetered.as_secs_f64().max(1e-12) - 1.0;

@@ -48,7 +48,10 @@ pub fn run(args: TestArgs, dirs: &Dirs) -> Result<Exit> {
         Ok(Exit::Success)
     } else {
         if fixtures.cases.is_empty() {
-            eprintln!("hint: add your own cases in {} beside the component", fixtures::FILE_NAME);
+            eprintln!(
+                "hint: add your own cases in {} beside the component",
+                fixtures::FILE_NAME
+            );
         }
         Ok(Exit::Failed)
     }

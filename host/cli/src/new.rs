@@ -63,23 +63,49 @@ fn sources(lang: Lang) -> Option<Sources> {
     Some(match lang {
         Lang::Rust => return None,
         Lang::Js => Sources {
-            verifier: &[("index.js", template!("js", "verifier.js.tmpl")), ("package.json", template!("js", "package.json.tmpl")), ("README.md", template!("js", "README.md.tmpl"))],
-            connector: &[("index.js", template!("js", "connector.js.tmpl")), ("package.json", template!("js", "package.json.tmpl")), ("README.md", template!("js", "README.md.tmpl"))],
+            verifier: &[
+                ("index.js", template!("js", "verifier.js.tmpl")),
+                ("package.json", template!("js", "package.json.tmpl")),
+                ("README.md", template!("js", "README.md.tmpl")),
+            ],
+            connector: &[
+                ("index.js", template!("js", "connector.js.tmpl")),
+                ("package.json", template!("js", "package.json.tmpl")),
+                ("README.md", template!("js", "README.md.tmpl")),
+            ],
             gitignore: "*.wasm\n/.gyre/\n# Written by gyre build on every build.\n/gyre.js\n/gyre-http.js\n",
         },
         Lang::Python => Sources {
-            verifier: &[("app.py", template!("python", "verifier.py.tmpl")), ("README.md", template!("python", "README.md.tmpl"))],
-            connector: &[("app.py", template!("python", "connector.py.tmpl")), ("README.md", template!("python", "README.md.tmpl"))],
+            verifier: &[
+                ("app.py", template!("python", "verifier.py.tmpl")),
+                ("README.md", template!("python", "README.md.tmpl")),
+            ],
+            connector: &[
+                ("app.py", template!("python", "connector.py.tmpl")),
+                ("README.md", template!("python", "README.md.tmpl")),
+            ],
             gitignore: "*.wasm\n/.gyre/\n__pycache__/\n",
         },
         Lang::C => Sources {
-            verifier: &[("src/plugin.c", template!("c", "verifier.c.tmpl")), ("README.md", template!("c", "README.md.tmpl"))],
-            connector: &[("src/plugin.c", template!("c", "connector.c.tmpl")), ("README.md", template!("c", "README.md.tmpl"))],
+            verifier: &[
+                ("src/plugin.c", template!("c", "verifier.c.tmpl")),
+                ("README.md", template!("c", "README.md.tmpl")),
+            ],
+            connector: &[
+                ("src/plugin.c", template!("c", "connector.c.tmpl")),
+                ("README.md", template!("c", "README.md.tmpl")),
+            ],
             gitignore: "*.wasm\n/.gyre/\n",
         },
         Lang::Zig => Sources {
-            verifier: &[("src/main.zig", template!("zig", "verifier.zig.tmpl")), ("README.md", template!("zig", "README.md.tmpl"))],
-            connector: &[("src/main.zig", template!("zig", "connector.zig.tmpl")), ("README.md", template!("zig", "README.md.tmpl"))],
+            verifier: &[
+                ("src/main.zig", template!("zig", "verifier.zig.tmpl")),
+                ("README.md", template!("zig", "README.md.tmpl")),
+            ],
+            connector: &[
+                ("src/main.zig", template!("zig", "connector.zig.tmpl")),
+                ("README.md", template!("zig", "README.md.tmpl")),
+            ],
             gitignore: "*.wasm\n/.gyre/\n",
         },
     })
@@ -138,21 +164,23 @@ pub fn run(args: NewArgs) -> Result<Exit> {
     }
     let other_lang = sources(args.lang);
     if other_lang.is_some() && kind == PluginKind::Trigger {
-        bail!("triggers are written in Rust for now; use --lang rust (JavaScript, Python, C and Zig cover verifiers and connectors)");
+        bail!(
+            "triggers are written in Rust for now; use --lang rust (JavaScript, Python, C and Zig cover verifiers and connectors)"
+        );
     }
     let sdk = args.sdk.clone().unwrap_or_else(default_sdk);
     let sdk = if other_lang.is_some() {
         sdk
     } else {
         std::fs::canonicalize(&sdk)
-        .ok()
-        .filter(|p| p.join("Cargo.toml").is_file())
-        .with_context(|| {
-            format!(
-                "the gyre SDK is not at {}; pass --sdk PATH/TO/gyre/sdk/rust",
-                sdk.display()
-            )
-        })?
+            .ok()
+            .filter(|p| p.join("Cargo.toml").is_file())
+            .with_context(|| {
+                format!(
+                    "the gyre SDK is not at {}; pass --sdk PATH/TO/gyre/sdk/rust",
+                    sdk.display()
+                )
+            })?
     };
 
     let (source, description, capabilities) = match kind {
@@ -190,7 +218,8 @@ pub fn run(args: NewArgs) -> Result<Exit> {
             PluginKind::Connector => src.connector,
             _ => src.verifier,
         };
-        let mut all: Vec<(&str, &str)> = vec![("gyre.toml", MANIFEST), (".gitignore", src.gitignore)];
+        let mut all: Vec<(&str, &str)> =
+            vec![("gyre.toml", MANIFEST), (".gitignore", src.gitignore)];
         all.extend(files.iter().copied());
         all.extend(cases.map(|c| ("gyre-test.toml", c)));
         for (file, template) in all {

@@ -43,7 +43,13 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 fn every_language_builds_both_reference_plugins_and_reports_size_and_time() {
     for r in reference::all() {
         let size = std::fs::metadata(&r.wasm).map(|m| m.len()).unwrap_or(0);
-        assert!(size > 0, "{} {}: no component at {}", r.lang, r.kind, r.wasm.display());
+        assert!(
+            size > 0,
+            "{} {}: no component at {}",
+            r.lang,
+            r.kind,
+            r.wasm.display()
+        );
         assert!(
             r.build_output.contains("Built ") && r.build_output.contains(" s"),
             "{} {}: gyre build should print the size and the time: {}",
@@ -140,18 +146,78 @@ fn verify(plugin: &Plugin, config: &str, evidence: &[(&str, &str)]) -> Answer {
 #[test]
 fn verifiers_give_the_same_answers_in_every_language() {
     let cases: &[(&str, &[(&str, &str)], Answer)] = &[
-        (r#"{"min": 80}"#, &[("report", r#"{"value": 80}"#)], Answer::Verdict { passed: true, score: Some(80.0) }),
-        (r#"{"min": 80}"#, &[("report", r#"{"value": 79.99}"#)], Answer::Verdict { passed: false, score: Some(79.99) }),
-        (r#"{"min": -1.5e1}"#, &[("report", r#"{"value": -15, "other": [1, {"x": "}"}]}"#)], Answer::Verdict { passed: true, score: Some(-15.0) }),
-        ("{}", &[("report", r#"{"value": 100}"#)], Answer::Verdict { passed: true, score: Some(100.0) }),
-        ("{}", &[("report", r#"{"value": "100"}"#)], Answer::Error("invalid-input")),
-        ("{}", &[("report", r#"[{"value": 100}]"#)], Answer::Error("invalid-input")),
-        ("{}", &[("report", r#"{"value": 100"#)], Answer::Error("invalid-input")),
-        ("{}", &[("log", r#"{"value": 100}"#)], Answer::Error("invalid-input")),
-        (r#"{"min": "80"}"#, &[("report", r#"{"value": 100}"#)], Answer::Error("invalid-config")),
-        (r#"{"min": 80, "max": 90}"#, &[("report", r#"{"value": 85}"#)], Answer::Error("invalid-config")),
-        ("[80]", &[("report", r#"{"value": 85}"#)], Answer::Error("invalid-config")),
-        ("not json", &[("report", r#"{"value": 85}"#)], Answer::Error("invalid-config")),
+        (
+            r#"{"min": 80}"#,
+            &[("report", r#"{"value": 80}"#)],
+            Answer::Verdict {
+                passed: true,
+                score: Some(80.0),
+            },
+        ),
+        (
+            r#"{"min": 80}"#,
+            &[("report", r#"{"value": 79.99}"#)],
+            Answer::Verdict {
+                passed: false,
+                score: Some(79.99),
+            },
+        ),
+        (
+            r#"{"min": -1.5e1}"#,
+            &[("report", r#"{"value": -15, "other": [1, {"x": "}"}]}"#)],
+            Answer::Verdict {
+                passed: true,
+                score: Some(-15.0),
+            },
+        ),
+        (
+            "{}",
+            &[("report", r#"{"value": 100}"#)],
+            Answer::Verdict {
+                passed: true,
+                score: Some(100.0),
+            },
+        ),
+        (
+            "{}",
+            &[("report", r#"{"value": "100"}"#)],
+            Answer::Error("invalid-input"),
+        ),
+        (
+            "{}",
+            &[("report", r#"[{"value": 100}]"#)],
+            Answer::Error("invalid-input"),
+        ),
+        (
+            "{}",
+            &[("report", r#"{"value": 100"#)],
+            Answer::Error("invalid-input"),
+        ),
+        (
+            "{}",
+            &[("log", r#"{"value": 100}"#)],
+            Answer::Error("invalid-input"),
+        ),
+        (
+            r#"{"min": "80"}"#,
+            &[("report", r#"{"value": 100}"#)],
+            Answer::Error("invalid-config"),
+        ),
+        (
+            r#"{"min": 80, "max": 90}"#,
+            &[("report", r#"{"value": 85}"#)],
+            Answer::Error("invalid-config"),
+        ),
+        (
+            "[80]",
+            &[("report", r#"{"value": 85}"#)],
+            Answer::Error("invalid-config"),
+        ),
+        (
+            "not json",
+            &[("report", r#"{"value": 85}"#)],
+            Answer::Error("invalid-config"),
+        ),
     ];
     let runtime = runtime();
     let mut mismatches = Vec::new();
@@ -160,7 +226,10 @@ fn verifiers_give_the_same_answers_in_every_language() {
         for (config, evidence, want) in cases {
             let got = verify(&plugin, config, evidence);
             if &got != want {
-                mismatches.push(format!("{}: config {config} evidence {evidence:?}: expected {want:?}, got {got:?}", r.lang));
+                mismatches.push(format!(
+                    "{}: config {config} evidence {evidence:?}: expected {want:?}, got {got:?}",
+                    r.lang
+                ));
             }
         }
     }
@@ -173,15 +242,24 @@ fn connector_grants(origin: &str) -> Grants {
 
 /// `get` of `path` under `base` with `grants`; the outcome as JSON or the
 /// error's kind and status, and whether the host refused anything.
-fn get(plugin: &Plugin, grants: &Grants, base: &str, path: &str) -> (Result<Value, (String, Option<u16>)>, bool) {
+fn get(
+    plugin: &Plugin,
+    grants: &Grants,
+    base: &str,
+    path: &str,
+) -> (Result<Value, (String, Option<u16>)>, bool) {
     let granted = plugin
-        .grant(&grants.resolve(plugin.manifest()), Arc::new(StaticResolver::new(None)))
+        .grant(
+            &grants.resolve(plugin.manifest()),
+            Arc::new(StaticResolver::new(None)),
+        )
         .unwrap();
     let config = json!({ "base-url": base }).to_string();
     let input = json!({ "path": path }).to_string();
     let inv = block_on(plugin.invoke(&granted, &config, "get", &input));
     let outcome = match inv.outcome {
-        Ok(Ok(text)) => Ok(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: not JSON ({e}): {text}", plugin.name()))),
+        Ok(Ok(text)) => Ok(serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {text}", plugin.name()))),
         Ok(Err(e)) => Err((
             e.kind().to_string(),
             match &e {
@@ -197,7 +275,10 @@ fn get(plugin: &Plugin, grants: &Grants, base: &str, path: &str) -> (Result<Valu
 #[test]
 fn connectors_reach_a_granted_loopback_server_in_every_language() {
     let server = TestServer::start(|req| match req.path.as_str() {
-        "/status" => Reply::json(200, r#"{"ok": true, "build": {"id": 42, "tags": ["a", "b"]}}"#),
+        "/status" => Reply::json(
+            200,
+            r#"{"ok": true, "build": {"id": 42, "tags": ["a", "b"]}}"#,
+        ),
         "/text" => Reply::text(200, "not json"),
         _ => Reply::json(404, r#"{"error": "no such thing"}"#),
     });
@@ -214,19 +295,33 @@ fn connectors_reach_a_granted_loopback_server_in_every_language() {
             "{lang}"
         );
         assert!(!denied, "{lang}");
-        let (outcome, _) = get(&plugin, &grants, &format!("{}/", server.origin()), "/missing");
+        let (outcome, _) = get(
+            &plugin,
+            &grants,
+            &format!("{}/", server.origin()),
+            "/missing",
+        );
         assert_eq!(outcome, Err(("upstream".into(), Some(404))), "{lang}");
         let (outcome, _) = get(&plugin, &grants, &server.origin(), "/text");
-        assert_eq!(outcome.map_err(|(kind, _)| kind), Err("upstream".into()), "{lang}: a body that is not JSON");
+        assert_eq!(
+            outcome.map_err(|(kind, _)| kind),
+            Err("upstream".into()),
+            "{lang}: a body that is not JSON"
+        );
 
         let requests = server.requests();
         let mine = &requests[seen..];
         assert_eq!(mine.len(), 3, "{lang}: {mine:?}");
         assert_eq!(mine[0].method, "GET", "{lang}");
         assert_eq!(mine[0].path, "/status", "{lang}");
-        assert_eq!(mine[1].path, "/missing", "{lang}: base-url's trailing / is trimmed");
+        assert_eq!(
+            mine[1].path, "/missing",
+            "{lang}: base-url's trailing / is trimmed"
+        );
         assert!(
-            mine[0].header("accept").is_some_and(|a| a.contains("application/json")),
+            mine[0]
+                .header("accept")
+                .is_some_and(|a| a.contains("application/json")),
             "{lang}: {:?}",
             mine[0].headers
         );
@@ -246,7 +341,10 @@ fn connectors_are_denied_an_origin_that_is_not_granted_in_every_language() {
         assert_eq!(outcome, Err(("denied".into(), None)), "{}", r.lang);
         assert!(denied, "{}: the host records the refusal", r.lang);
     }
-    assert!(other.requests().is_empty(), "nothing reached the origin that was not granted");
+    assert!(
+        other.requests().is_empty(),
+        "nothing reached the origin that was not granted"
+    );
 }
 
 #[test]
@@ -254,8 +352,14 @@ fn a_missing_toolchain_fails_with_the_command_that_installs_it() {
     let empty = TempDir::new("no-tools");
     for (lang, install) in [
         ("python", "pip install componentize-py==0.25.1"),
-        ("js", "npm install -g @bytecodealliance/componentize-js@0.23.0"),
-        ("c", "apt-get install -y clang lld wasi-libc libclang-rt-14-dev-wasm32"),
+        (
+            "js",
+            "npm install -g @bytecodealliance/componentize-js@0.23.0",
+        ),
+        (
+            "c",
+            "apt-get install -y clang lld wasi-libc libclang-rt-14-dev-wasm32",
+        ),
         ("zig", "pip install ziglang==0.17.0"),
     ] {
         let dir = empty.join(lang);
@@ -290,12 +394,23 @@ fn build_refuses_a_connector_that_imports_http_without_requesting_an_origin() {
     assert!(out.status.success(), "{}", reference::text(&out));
     let manifest = plugin.join("gyre.toml");
     let text = std::fs::read_to_string(&manifest).unwrap();
-    std::fs::write(&manifest, text.replace("http = [\"http://127.0.0.1:*\"]", "")).unwrap();
-    let out = reference::gyre().arg("build").arg(&plugin).output().unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace("http = [\"http://127.0.0.1:*\"]", ""),
+    )
+    .unwrap();
+    let out = reference::gyre()
+        .arg("build")
+        .arg(&plugin)
+        .output()
+        .unwrap();
     let text = reference::text(&out);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("requests no HTTP origin"), "{text}");
-    assert!(!plugin.join("no-origin.wasm").exists(), "nothing is written");
+    assert!(
+        !plugin.join("no-origin.wasm").exists(),
+        "nothing is written"
+    );
 }
 
 #[test]

@@ -119,7 +119,11 @@ impl Fixtures {
                     ),
                 });
             }
-            if let Some(ev) = case.evidence.iter().find(|ev| ev.text.is_some() == ev.json.is_some()) {
+            if let Some(ev) = case
+                .evidence
+                .iter()
+                .find(|ev| ev.text.is_some() == ev.json.is_some())
+            {
                 return Err(FixtureError::Invalid {
                     path: path.into(),
                     message: format!(

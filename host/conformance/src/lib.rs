@@ -149,10 +149,7 @@ pub async fn run(plugin: &Plugin, fixtures: &Fixtures) -> Result<Report, Conform
     if fixtures.cases.is_empty() {
         report.push(
             "author cases",
-            Status::Skip(format!(
-                "no {} beside the plugin",
-                fixtures::FILE_NAME
-            )),
+            Status::Skip(format!("no {} beside the plugin", fixtures::FILE_NAME)),
         );
     }
     Ok(report)
@@ -254,7 +251,9 @@ fn reports_denial<T>(inv: &Invocation<Result<T, PluginError>>) -> Option<Status>
             "the host refused {} but the plugin answered success",
             inv.denials[0].detail
         )),
-        Err(f) => Status::Fail(format!("the host refused a capability and the call failed: {f}")),
+        Err(f) => Status::Fail(format!(
+            "the host refused a capability and the call failed: {f}"
+        )),
     })
 }
 
@@ -290,7 +289,9 @@ async fn verifier_battery(report: &mut Report, ctx: &Ctx<'_>) {
         .collect();
     names.dedup();
     if names.is_empty() {
-        names = ["report", "test-log", "diff", "coverage"].map(String::from).to_vec();
+        names = ["report", "test-log", "diff", "coverage"]
+            .map(String::from)
+            .to_vec();
     }
     let garbage = |config: &str| {
         request(
@@ -330,10 +331,18 @@ async fn verifier_battery(report: &mut Report, ctx: &Ctx<'_>) {
     let a = p.verify(ctx.granted, sample.clone()).await;
     let b = p.verify(ctx.granted, sample.clone()).await;
     report.push("the same input gives the same verdict", same(&a, &b));
-    report.push("a call stays within the manifest's budgets", within_budget(&a));
+    report.push(
+        "a call stays within the manifest's budgets",
+        within_budget(&a),
+    );
     let inv = p.verify(ctx.starved, sample).await;
-    report.push("a starved call runs out of fuel and nothing else", starved(&inv));
-    let denial = ctx.denial_check_cases(|case| p.verify(ctx.nothing, case_request(case))).await;
+    report.push(
+        "a starved call runs out of fuel and nothing else",
+        starved(&inv),
+    );
+    let denial = ctx
+        .denial_check_cases(|case| p.verify(ctx.nothing, case_request(case)))
+        .await;
     report.push("a refused capability is reported as denied", denial);
 }
 
@@ -380,7 +389,10 @@ impl Ctx<'_> {
                 expect(case, &inv, |v, e| {
                     let mut problems = Vec::new();
                     if let Some(passed) = e.passed.filter(|want| *want != v.passed) {
-                        problems.push(format!("expected passed = {passed}, got {} ({})", v.passed, v.summary));
+                        problems.push(format!(
+                            "expected passed = {passed}, got {} ({})",
+                            v.passed, v.summary
+                        ));
                     }
                     if let Some(score) = e.score {
                         match v.score {
@@ -410,7 +422,9 @@ impl Ctx<'_> {
                         match serde_json::from_str::<serde_json::Value>(text) {
                             Ok(got) if got == want => {}
                             Ok(got) => problems.push(format!("expected output {want}, got {got}")),
-                            Err(err) => problems.push(format!("the output is not JSON ({err}): {text}")),
+                            Err(err) => {
+                                problems.push(format!("the output is not JSON ({err}): {text}"))
+                            }
                         }
                     }
                     problems
@@ -494,7 +508,10 @@ async fn connector_battery(report: &mut Report, ctx: &Ctx<'_>) {
     let mut seen = std::collections::BTreeSet::new();
     for op in &ops {
         if !operation_name_ok(&op.name) {
-            problems.push(format!("operation {:?}: use lowercase letters, digits, - and _", op.name));
+            problems.push(format!(
+                "operation {:?}: use lowercase letters, digits, - and _",
+                op.name
+            ));
         }
         if !seen.insert(op.name.as_str()) {
             problems.push(format!("operation {:?} is listed twice", op.name));
@@ -504,8 +521,14 @@ async fn connector_battery(report: &mut Report, ctx: &Ctx<'_>) {
         }
         match serde_json::from_str::<serde_json::Value>(&op.input_schema) {
             Ok(serde_json::Value::Object(_)) => {}
-            Ok(_) => problems.push(format!("operation {:?}: the input schema is not a JSON object", op.name)),
-            Err(e) => problems.push(format!("operation {:?}: the input schema is not JSON: {e}", op.name)),
+            Ok(_) => problems.push(format!(
+                "operation {:?}: the input schema is not a JSON object",
+                op.name
+            )),
+            Err(e) => problems.push(format!(
+                "operation {:?}: the input schema is not JSON: {e}",
+                op.name
+            )),
         }
     }
     report.push(
@@ -526,7 +549,12 @@ async fn connector_battery(report: &mut Report, ctx: &Ctx<'_>) {
     );
 
     let inv = p
-        .invoke(ctx.nothing, "{}", "gyre-conformance-no-such-operation", "{}")
+        .invoke(
+            ctx.nothing,
+            "{}",
+            "gyre-conformance-no-such-operation",
+            "{}",
+        )
         .await;
     report.push(
         "an unknown operation yields not-found",
@@ -555,7 +583,10 @@ async fn connector_battery(report: &mut Report, ctx: &Ctx<'_>) {
         }
         let inv = p.invoke(ctx.nothing, &garbage, &op.name, "{}").await;
         if let Status::Fail(why) = rejected(&inv, |_| false) {
-            statuses.push(format!("{} with a configuration that is not JSON: {why}", op.name));
+            statuses.push(format!(
+                "{} with a configuration that is not JSON: {why}",
+                op.name
+            ));
         }
     }
     report.push(
@@ -586,9 +617,15 @@ async fn connector_battery(report: &mut Report, ctx: &Ctx<'_>) {
     };
     let (a, b) = (sample(ctx.granted).await, sample(ctx.granted).await);
     report.push("the same input gives the same outcome", same(&a, &b));
-    report.push("a call stays within the manifest's budgets", within_budget(&a));
+    report.push(
+        "a call stays within the manifest's budgets",
+        within_budget(&a),
+    );
     let inv = p.operations(ctx.starved).await;
-    report.push("a starved call runs out of fuel and nothing else", starved(&inv));
+    report.push(
+        "a starved call runs out of fuel and nothing else",
+        starved(&inv),
+    );
     let denial = ctx
         .denial_check_cases(|case| {
             let config = json_text(case.config.as_ref(), "{}");
@@ -627,9 +664,15 @@ async fn trigger_battery(report: &mut Report, ctx: &Ctx<'_>) {
         )
         .await;
     report.push("a garbage webhook is answered, not trapped", no_trap(&inv));
-    report.push("a call stays within the manifest's budgets", within_budget(&a));
+    report.push(
+        "a call stays within the manifest's budgets",
+        within_budget(&a),
+    );
     let inv = p.firing(ctx.starved, "{}").await;
-    report.push("a starved call runs out of fuel and nothing else", starved(&inv));
+    report.push(
+        "a starved call runs out of fuel and nothing else",
+        starved(&inv),
+    );
 }
 
 #[cfg(test)]

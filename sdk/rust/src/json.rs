@@ -208,8 +208,14 @@ mod tests {
         struct Config {
             min: f64,
         }
-        assert!(matches!(config::<Config>("[80]"), Err(PluginError::InvalidConfig(_))));
-        assert!(matches!(config::<Config>(r#"{"min": 80}"#), Ok(Config { min: 80.0 })));
+        assert!(matches!(
+            config::<Config>("[80]"),
+            Err(PluginError::InvalidConfig(_))
+        ));
+        assert!(matches!(
+            config::<Config>(r#"{"min": 80}"#),
+            Ok(Config { min: 80.0 })
+        ));
     }
 
     #[test]

@@ -98,11 +98,15 @@ pub fn all() -> &'static [Reference] {
         let results = std::sync::Mutex::new(Vec::new());
         std::thread::scope(|s| {
             for _ in 0..2 {
-                s.spawn(|| loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some((lang, kind)) = jobs.get(i) else { break };
-                    let built = scaffold_and_build(lang, kind);
-                    results.lock().unwrap().push((i, built));
+                s.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((lang, kind)) = jobs.get(i) else {
+                            break;
+                        };
+                        let built = scaffold_and_build(lang, kind);
+                        results.lock().unwrap().push((i, built));
+                    }
                 });
             }
         });
