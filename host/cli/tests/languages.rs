@@ -143,9 +143,16 @@ fn verify(plugin: &Plugin, config: &str, evidence: &[(&str, &str)]) -> Answer {
     }
 }
 
+/// A configuration, the evidence (name, JSON text) and the answer.
+type VerifierCase = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    Answer,
+);
+
 #[test]
 fn verifiers_give_the_same_answers_in_every_language() {
-    let cases: &[(&str, &[(&str, &str)], Answer)] = &[
+    let cases: &[VerifierCase] = &[
         (
             r#"{"min": 80}"#,
             &[("report", r#"{"value": 80}"#)],

@@ -450,7 +450,7 @@ fn expect<T>(
     let e = &case.expect;
     let mut problems = Vec::new();
     if let Some(denied) = e.denied
-        && denied != !inv.denials.is_empty()
+        && denied == inv.denials.is_empty()
     {
         problems.push(if denied {
             "expected the host to refuse a capability; it refused none".to_string()
