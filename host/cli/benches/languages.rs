@@ -10,7 +10,8 @@
 //! - fuel-metering overhead: the warm call with fuel metering against the
 //!   same call in an engine without it.
 //!
-//! Run with `cargo bench -p gyre-cli --bench languages`. Speed is reported,
+//! Run with `cargo bench -p gyre-cli --bench languages` (or, without a release build,
+//! `cargo test -p gyre-cli --bench languages`). Speed is reported,
 //! not asserted; only a wrong verdict or a recompilation of a cached
 //! component fails the run.
 
