@@ -1,7 +1,9 @@
 //! `gyre`: run untrusted loop plugins in a sandbox.
 
 mod args;
+mod build;
 mod call;
+mod conformance;
 mod exit;
 mod inspect;
 mod loops;
@@ -75,6 +77,8 @@ enum Command {
     /// Publisher keys and the trust policy.
     #[command(subcommand)]
     Key(registry::key::KeyCommand),
+    /// Build a plugin (Rust, JavaScript, Python, C or Zig) into a checked component.
+    Build(build::BuildArgs),
 }
 
 #[derive(Subcommand)]
@@ -83,6 +87,8 @@ enum PluginCommand {
     Inspect(inspect::InspectArgs),
     /// Run one call of a plugin in the sandbox with the grants and budgets given.
     Call(Box<call::CallArgs>),
+    /// Run the conformance battery and the author's cases (gyre-test.toml) against a component.
+    Test(conformance::TestArgs),
 }
 
 fn main() {
@@ -114,6 +120,8 @@ fn main() {
         Command::Search(a) => registry::manage::run_search(a, &dirs),
         Command::Verify(a) => registry::manage::run_verify(a, &dirs),
         Command::Key(a) => registry::key::run(a, &dirs),
+        Command::Build(a) => build::run(a),
+        Command::Plugin(PluginCommand::Test(a)) => conformance::run(a, &dirs),
     };
     let code = match result {
         Ok(exit) => exit,

@@ -13,10 +13,8 @@ pub enum Kind {
     Trigger,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Lang {
-    Rust,
-}
+/// The languages `new` scaffolds are those `build` builds.
+pub use crate::build::LangArg as Lang;
 
 #[derive(Args)]
 pub struct NewArgs {
@@ -43,6 +41,75 @@ const README: &str = include_str!("../templates/rust/README.md.tmpl");
 const VERIFIER: &str = include_str!("../templates/rust/verifier.rs.tmpl");
 const CONNECTOR: &str = include_str!("../templates/rust/connector.rs.tmpl");
 const TRIGGER: &str = include_str!("../templates/rust/trigger.rs.tmpl");
+/// The author cases every language's template passes (`gyre plugin test`).
+const VERIFIER_CASES: &str = include_str!("../templates/common/verifier.gyre-test.toml");
+const CONNECTOR_CASES: &str = include_str!("../templates/common/connector.gyre-test.toml");
+
+/// The files of a verifier and of a connector in one language (besides
+/// gyre.toml and the author cases, which every language shares).
+struct Sources {
+    verifier: &'static [(&'static str, &'static str)],
+    connector: &'static [(&'static str, &'static str)],
+    gitignore: &'static str,
+}
+
+macro_rules! template {
+    ($lang:literal, $file:literal) => {
+        include_str!(concat!("../templates/", $lang, "/", $file))
+    };
+}
+
+fn sources(lang: Lang) -> Option<Sources> {
+    Some(match lang {
+        Lang::Rust => return None,
+        Lang::Js => Sources {
+            verifier: &[
+                ("index.js", template!("js", "verifier.js.tmpl")),
+                ("package.json", template!("js", "package.json.tmpl")),
+                ("README.md", template!("js", "README.md.tmpl")),
+            ],
+            connector: &[
+                ("index.js", template!("js", "connector.js.tmpl")),
+                ("package.json", template!("js", "package.json.tmpl")),
+                ("README.md", template!("js", "README.md.tmpl")),
+            ],
+            gitignore: "*.wasm\n/.gyre/\n# Written by gyre build on every build.\n/gyre.js\n/gyre-http.js\n",
+        },
+        Lang::Python => Sources {
+            verifier: &[
+                ("app.py", template!("python", "verifier.py.tmpl")),
+                ("README.md", template!("python", "README.md.tmpl")),
+            ],
+            connector: &[
+                ("app.py", template!("python", "connector.py.tmpl")),
+                ("README.md", template!("python", "README.md.tmpl")),
+            ],
+            gitignore: "*.wasm\n/.gyre/\n__pycache__/\n",
+        },
+        Lang::C => Sources {
+            verifier: &[
+                ("src/plugin.c", template!("c", "verifier.c.tmpl")),
+                ("README.md", template!("c", "README.md.tmpl")),
+            ],
+            connector: &[
+                ("src/plugin.c", template!("c", "connector.c.tmpl")),
+                ("README.md", template!("c", "README.md.tmpl")),
+            ],
+            gitignore: "*.wasm\n/.gyre/\n",
+        },
+        Lang::Zig => Sources {
+            verifier: &[
+                ("src/main.zig", template!("zig", "verifier.zig.tmpl")),
+                ("README.md", template!("zig", "README.md.tmpl")),
+            ],
+            connector: &[
+                ("src/main.zig", template!("zig", "connector.zig.tmpl")),
+                ("README.md", template!("zig", "README.md.tmpl")),
+            ],
+            gitignore: "*.wasm\n/.gyre/\n",
+        },
+    })
+}
 
 fn default_sdk() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sdk/rust")
@@ -71,7 +138,9 @@ pub fn run(args: NewArgs) -> Result<Exit> {
         "struct",
         "enum",
     ];
-    if name.as_str().starts_with(|c: char| c.is_ascii_digit()) || RESERVED.contains(&name.as_str())
+    if args.lang == Lang::Rust
+        && (name.as_str().starts_with(|c: char| c.is_ascii_digit())
+            || RESERVED.contains(&name.as_str()))
     {
         bail!(
             "{name:?} cannot name a Rust crate; choose a name that starts with a letter and is not a keyword"
@@ -93,16 +162,26 @@ pub fn run(args: NewArgs) -> Result<Exit> {
             dir.display()
         );
     }
-    let sdk = args.sdk.unwrap_or_else(default_sdk);
-    let sdk = std::fs::canonicalize(&sdk)
-        .ok()
-        .filter(|p| p.join("Cargo.toml").is_file())
-        .with_context(|| {
-            format!(
-                "the gyre SDK is not at {}; pass --sdk PATH/TO/gyre/sdk/rust",
-                sdk.display()
-            )
-        })?;
+    let other_lang = sources(args.lang);
+    if other_lang.is_some() && kind == PluginKind::Trigger {
+        bail!(
+            "triggers are written in Rust for now; use --lang rust (JavaScript, Python, C and Zig cover verifiers and connectors)"
+        );
+    }
+    let sdk = args.sdk.clone().unwrap_or_else(default_sdk);
+    let sdk = if other_lang.is_some() {
+        sdk
+    } else {
+        std::fs::canonicalize(&sdk)
+            .ok()
+            .filter(|p| p.join("Cargo.toml").is_file())
+            .with_context(|| {
+                format!(
+                    "the gyre SDK is not at {}; pass --sdk PATH/TO/gyre/sdk/rust",
+                    sdk.display()
+                )
+            })?
+    };
 
     let (source, description, capabilities) = match kind {
         PluginKind::Verifier => (
@@ -129,6 +208,38 @@ pub fn run(args: NewArgs) -> Result<Exit> {
             .replace("{{capabilities}}", capabilities)
             .replace("{{sdk}}", &sdk.display().to_string())
     };
+    let cases = match kind {
+        PluginKind::Verifier => Some(VERIFIER_CASES),
+        PluginKind::Connector => Some(CONNECTOR_CASES),
+        PluginKind::Trigger => None,
+    };
+    if let Some(src) = other_lang {
+        let files = match kind {
+            PluginKind::Connector => src.connector,
+            _ => src.verifier,
+        };
+        let mut all: Vec<(&str, &str)> =
+            vec![("gyre.toml", MANIFEST), (".gitignore", src.gitignore)];
+        all.extend(files.iter().copied());
+        all.extend(cases.map(|c| ("gyre-test.toml", c)));
+        for (file, template) in all {
+            let path = dir.join(file);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+            std::fs::write(&path, fill(template))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        println!("Created {} {} in {}", kind, name, dir.display());
+        println!(
+            "Next:\n  cd {}\n  gyre build            # needs: {}\n  gyre plugin test {}.wasm",
+            dir.display(),
+            gyre_build::Lang::from(args.lang).install(),
+            name
+        );
+        return Ok(Exit::Success);
+    }
     std::fs::create_dir_all(dir.join("src"))
         .and_then(|_| std::fs::create_dir_all(dir.join(".cargo")))
         .with_context(|| format!("cannot create {}", dir.display()))?;
@@ -143,12 +254,15 @@ pub fn run(args: NewArgs) -> Result<Exit> {
         std::fs::write(&path, fill(template))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    std::fs::write(dir.join(".gitignore"), "/target\n")?;
+    if let Some(cases) = cases {
+        std::fs::write(dir.join("gyre-test.toml"), cases)?;
+    }
+    std::fs::write(dir.join(".gitignore"), "/target\n*.wasm\n/.gyre/\n")?;
     println!("Created {} {} in {}", kind, name, dir.display());
     println!(
-        "Next:\n  cd {}\n  cargo build --release\n  gyre plugin inspect target/wasm32-wasip2/release/{}.wasm",
+        "Next:\n  cd {}\n  gyre build            # or: cargo build --release\n  gyre plugin test {}.wasm",
         dir.display(),
-        name.as_str().replace('-', "_")
+        name
     );
     Ok(Exit::Success)
 }

@@ -32,12 +32,17 @@ pub struct RuntimeConfig {
     /// trust policy, consent records, installed packages, run state. The
     /// state and cache directories are always protected too.
     pub protected: Vec<PathBuf>,
+    /// For benchmarks only: no fuel metering, to measure what it costs.
+    /// Budgets then bound time and memory alone.
+    #[doc(hidden)]
+    pub unmetered: bool,
 }
 
 pub(crate) struct RuntimeInner {
     pub engine: Engine,
     pub linker: Linker<StoreState>,
     pub limits: HostLimits,
+    pub unmetered: bool,
     cache: Option<CompileCache>,
     state_dir: Option<PathBuf>,
     protected: Vec<PathBuf>,
@@ -91,7 +96,7 @@ impl Runtime {
             // load) for little use: a plugin's own message (a Rust panic)
             // comes through its stderr.
             .generate_address_map(false)
-            .consume_fuel(true)
+            .consume_fuel(!config.unmetered)
             .epoch_interruption(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&wasm).map_err(|e| SandboxError::Engine(e.to_string()))?;
@@ -146,6 +151,7 @@ impl Runtime {
                     .cloned()
                     .collect(),
                 state_dir: config.state_dir,
+                unmetered: config.unmetered,
                 ticker_stop,
             }),
         })

@@ -481,11 +481,13 @@ impl Plugin {
             .map_err(|message| Failure::Instantiation { message })?;
         let mut store = Store::new(&inner.engine, state);
         store.limiter(|s| &mut s.limiter);
-        store
-            .set_fuel(granted.budget.fuel)
-            .map_err(|e| Failure::Instantiation {
-                message: e.to_string(),
-            })?;
+        if !inner.unmetered {
+            store
+                .set_fuel(granted.budget.fuel)
+                .map_err(|e| Failure::Instantiation {
+                    message: e.to_string(),
+                })?;
+        }
         // Bounds what wasmtime copies out of the guest for one host call or
         // one result, before any size check of ours can run.
         store.set_hostcall_fuel(inner.limits.max_hostcall_bytes);

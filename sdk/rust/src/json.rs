@@ -7,9 +7,17 @@ use serde::de::DeserializeOwned;
 pub use serde_json::{Value, json};
 
 /// Parses the user's configuration. An empty document counts as `{}`, so
-/// that a config type with defaults needs no configuration at all.
+/// that a config type with defaults needs no configuration at all. It must
+/// be an object: serde would otherwise read a struct from an array (`[80]`)
+/// by position, which no other language's SDK does.
 pub fn config<T: DeserializeOwned>(text: &str) -> Result<T, PluginError> {
-    parse(text).map_err(PluginError::InvalidConfig)
+    let value: Value = parse(text).map_err(PluginError::InvalidConfig)?;
+    if !value.is_object() {
+        return Err(PluginError::InvalidConfig(
+            "the configuration must be a JSON object".into(),
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| PluginError::InvalidConfig(e.to_string()))
 }
 
 /// Parses an input document (connector input, event payload).
@@ -192,6 +200,23 @@ fn describe(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_configuration_must_be_an_object_even_where_serde_reads_arrays() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Config {
+            min: f64,
+        }
+        assert!(matches!(
+            config::<Config>("[80]"),
+            Err(PluginError::InvalidConfig(_))
+        ));
+        assert!(matches!(
+            config::<Config>(r#"{"min": 80}"#),
+            Ok(Config { min: 80.0 })
+        ));
+    }
 
     #[test]
     fn fields_name_the_field_and_the_expected_type() {

@@ -1,0 +1,187 @@
+//! `gyre build`: turns a plugin's source directory (Rust, JavaScript,
+//! Python, C or Zig, with its `gyre.toml`) into a checked component.
+//!
+//! Every language ends the same way: the component carries its manifest in
+//! the `gyre-manifest` custom section, exports the world its manifest
+//! names, and imports nothing beyond that world and the capabilities the
+//! manifest requests ([`check`]).
+//!
+//! Toolchains are found on `PATH`; a missing one is an error naming the one
+//! command that installs it ([`Lang::install`]). Intermediate files
+//! (the WIT the plugin is built against, the SDK helpers, generated
+//! bindings) go to `DIR/.gyre/`, rewritten on each build.
+
+mod check;
+mod component;
+mod error;
+mod js;
+mod lang;
+mod native;
+mod python;
+mod rust;
+mod sdk;
+mod tool;
+
+pub use check::{Problem, check};
+pub use component::embed_manifest;
+pub use error::BuildError;
+pub use lang::Lang;
+pub use sdk::write_wit;
+
+use gyre_manifest::{Manifest, PluginKind};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// What to build and where to put it.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// The plugin's directory: holds `gyre.toml` and the sources.
+    pub dir: PathBuf,
+    /// The language, when detection should not decide.
+    pub lang: Option<Lang>,
+    /// Where to write the component [default: `DIR/NAME.wasm`].
+    pub out: Option<PathBuf>,
+}
+
+/// A component `build` produced.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub path: PathBuf,
+    pub lang: Lang,
+    pub manifest: Manifest,
+    pub size: usize,
+    pub elapsed: Duration,
+    /// Non-fatal findings of the check, for the user.
+    pub warnings: Vec<String>,
+}
+
+/// What one language's toolchain step is given.
+pub(crate) struct Job<'a> {
+    pub dir: &'a Path,
+    /// `DIR/.gyre`: scratch space for this build.
+    pub work: &'a Path,
+    pub manifest: &'a Manifest,
+    pub kind: PluginKind,
+}
+
+/// The artifact of a toolchain step.
+pub(crate) enum Output {
+    /// A core module (C, Zig): still to be given its world and made a component.
+    Core(Vec<u8>),
+    /// Already a component (Rust, JavaScript, Python).
+    Component(Vec<u8>),
+}
+
+/// Builds the plugin in `options.dir`.
+pub fn build(options: &BuildOptions) -> Result<Built, BuildError> {
+    let start = Instant::now();
+    // Toolchains run inside the plugin's directory: paths must be absolute.
+    let dir = std::fs::canonicalize(&options.dir).map_err(|source| BuildError::Io {
+        what: "finding the plugin directory".into(),
+        path: options.dir.clone(),
+        source,
+    })?;
+    let dir = dir.as_path();
+    let manifest_path = dir.join("gyre.toml");
+    let text = std::fs::read_to_string(&manifest_path).map_err(|source| BuildError::Io {
+        what: "reading the manifest".into(),
+        path: manifest_path.clone(),
+        source,
+    })?;
+    let manifest = Manifest::parse(&text, &manifest_path.display().to_string())
+        .map_err(|e| BuildError::Manifest(e.to_string()))?;
+    let lang = match options.lang {
+        Some(lang) => lang,
+        None => Lang::detect(dir)?,
+    };
+    let work = dir.join(".gyre");
+    std::fs::create_dir_all(&work).map_err(|source| BuildError::Io {
+        what: "creating the build directory".into(),
+        path: work.clone(),
+        source,
+    })?;
+    let job = Job {
+        dir,
+        work: &work,
+        manifest: &manifest,
+        kind: manifest.plugin.kind,
+    };
+    let output = match lang {
+        Lang::Rust => rust::build(&job)?,
+        Lang::Js => js::build(&job)?,
+        Lang::Python => python::build(&job)?,
+        Lang::C => native::build_c(&job)?,
+        Lang::Zig => native::build_zig(&job)?,
+    };
+    let component = match output {
+        Output::Component(bytes) => component::embed_manifest(bytes, &text)?,
+        Output::Core(module) => component::from_core(module, &job, &text)?,
+    };
+
+    let problems = check(&component, &manifest)?;
+    let (errors, mut warnings): (Vec<_>, Vec<_>) = problems.into_iter().partition(|p| p.is_error);
+    // componentize-js and componentize-py import every interface of the
+    // world, used or not: an unused secrets import is theirs, not the author's.
+    if matches!(lang, Lang::Js | Lang::Python) {
+        warnings.retain(|p| {
+            !p.message
+                .contains("gyre:plugin/secrets but requests no secret")
+        });
+    }
+    if !errors.is_empty() {
+        return Err(BuildError::Invalid {
+            plugin: manifest.plugin.name.to_string(),
+            problems: errors.into_iter().map(|p| p.message).collect(),
+        });
+    }
+
+    let out = options
+        .out
+        .clone()
+        .unwrap_or_else(|| dir.join(format!("{}.wasm", manifest.plugin.name.as_str())));
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| BuildError::Io {
+            what: "creating the output directory".into(),
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    std::fs::write(&out, &component).map_err(|source| BuildError::Io {
+        what: "writing the component".into(),
+        path: out.clone(),
+        source,
+    })?;
+    Ok(Built {
+        path: out,
+        lang,
+        size: component.len(),
+        manifest,
+        elapsed: start.elapsed(),
+        warnings: warnings.into_iter().map(|p| p.message).collect(),
+    })
+}
+
+/// Writes `bytes` to `path`, naming the file on failure.
+pub(crate) fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), BuildError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| BuildError::Io {
+            what: "creating a directory".into(),
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    std::fs::write(path, bytes).map_err(|source| BuildError::Io {
+        what: "writing".into(),
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Reads `path`, naming the file on failure.
+pub(crate) fn read(path: &Path, what: &str) -> Result<Vec<u8>, BuildError> {
+    std::fs::read(path).map_err(|source| BuildError::Io {
+        what: format!("reading {what}"),
+        path: path.to_path_buf(),
+        source,
+    })
+}
