@@ -510,8 +510,8 @@ impl Daemon {
             .store
             .lock()
             .ok()
-            .and_then(|s| s.pending_fires().ok())
-            .map_or(0, |p| p.len());
+            .and_then(|s| s.pending_count().ok())
+            .unwrap_or(0);
         if pending >= self.ctx.project.daemon.queue {
             let mut r = reply(
                 StatusCode::TOO_MANY_REQUESTS,

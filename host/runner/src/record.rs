@@ -183,7 +183,6 @@ impl IterationRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ShipStatus {
-    Unstarted,
     /// Written before the call: a run resumed in this state calls again with
     /// the same idempotency key.
     Started,

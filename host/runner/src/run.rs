@@ -1113,8 +1113,10 @@ impl Runner {
             .map(|i| format!("goal met in iteration {}", i.n))
             .unwrap_or_default();
         for step in self.spec.recipe.ship.clone() {
-            if let Some(existing) = self.store.ship(&self.run.id, step.id.as_str())?
-                && existing.status == ShipStatus::Done
+            let previous = self.store.ship(&self.run.id, step.id.as_str())?;
+            if previous
+                .as_ref()
+                .is_some_and(|p| p.status == ShipStatus::Done)
             {
                 continue;
             }
@@ -1125,7 +1127,6 @@ impl Runner {
                 )));
             }
             let key = idempotency_key(&self.run.id, &step.id);
-            let previous = self.store.ship(&self.run.id, step.id.as_str())?;
             // A connector call interrupted mid-flight may have been
             // delivered. Re-send it only when the receiver can recognise the
             // repeat by its idempotency key; otherwise a person decides.

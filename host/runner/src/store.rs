@@ -6,9 +6,7 @@
 //! processes (a run, `gyre stop`, `gyre runs`) may open it at once.
 
 use crate::RunId;
-use crate::record::{
-    IterationRecord, Journal, Phase, RunRecord, ShipRecord, ShipStatus, StopReason,
-};
+use crate::record::{IterationRecord, Journal, Phase, RunRecord, ShipRecord, StopReason};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 
@@ -56,7 +54,7 @@ CREATE TABLE IF NOT EXISTS fires(
 CREATE UNIQUE INDEX IF NOT EXISTS fires_event ON fires(loop, event_id);
 CREATE INDEX IF NOT EXISTS fires_status ON fires(status, seq);
 CREATE TABLE IF NOT EXISTS triggers(
-  loop TEXT PRIMARY KEY, cursor TEXT, last_poll_ms INTEGER, seen TEXT NOT NULL DEFAULT '[]'
+  loop TEXT PRIMARY KEY, cursor TEXT, last_poll_ms INTEGER
 );
 ";
 
@@ -267,16 +265,29 @@ impl Store {
             .map_err(|e| self.fail(e))
     }
 
-    pub fn save_iteration(&self, run: &RunId, it: &IterationRecord) -> Result<(), StoreError> {
-        let record = serde_json::to_string(it).map_err(|e| self.fail(e))?;
+    /// Writes `record` as JSON under (run, key), replacing what was there.
+    fn upsert(
+        &self,
+        sql: &str,
+        run: &RunId,
+        key: &dyn rusqlite::ToSql,
+        record: &impl serde::Serialize,
+    ) -> Result<(), StoreError> {
+        let record = serde_json::to_string(record).map_err(|e| self.fail(e))?;
         self.conn
-            .execute(
-                "INSERT INTO iterations(run, n, record) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(run, n) DO UPDATE SET record = excluded.record",
-                params![run.as_str(), it.n, record],
-            )
+            .execute(sql, params![run.as_str(), key, record])
             .map_err(|e| self.fail(e))?;
         Ok(())
+    }
+
+    pub fn save_iteration(&self, run: &RunId, it: &IterationRecord) -> Result<(), StoreError> {
+        self.upsert(
+            "INSERT INTO iterations(run, n, record) VALUES (?1, ?2, ?3)
+             ON CONFLICT(run, n) DO UPDATE SET record = excluded.record",
+            run,
+            &it.n,
+            it,
+        )
     }
 
     pub fn iterations(&self, run: &RunId) -> Result<Vec<IterationRecord>, StoreError> {
@@ -288,15 +299,13 @@ impl Store {
     }
 
     pub fn save_ship(&self, run: &RunId, ship: &ShipRecord) -> Result<(), StoreError> {
-        let record = serde_json::to_string(ship).map_err(|e| self.fail(e))?;
-        self.conn
-            .execute(
-                "INSERT INTO ships(run, step, record) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(run, step) DO UPDATE SET record = excluded.record",
-                params![run.as_str(), ship.step, record],
-            )
-            .map_err(|e| self.fail(e))?;
-        Ok(())
+        self.upsert(
+            "INSERT INTO ships(run, step, record) VALUES (?1, ?2, ?3)
+             ON CONFLICT(run, step) DO UPDATE SET record = excluded.record",
+            run,
+            &ship.step,
+            ship,
+        )
     }
 
     pub fn ships(&self, run: &RunId) -> Result<Vec<ShipRecord>, StoreError> {
@@ -309,9 +318,12 @@ impl Store {
 
     pub fn ship(&self, run: &RunId, step: &str) -> Result<Option<ShipRecord>, StoreError> {
         Ok(self
-            .ships(run)?
-            .into_iter()
-            .find(|s| s.step == step && s.status != ShipStatus::Unstarted))
+            .decoded(
+                "ship record",
+                "SELECT record FROM ships WHERE run = ?1 AND step = ?2",
+                params![run.as_str(), step],
+            )?
+            .pop())
     }
 
     pub fn journal(&self, run: &RunId, kind: &str, message: &str) -> Result<Journal, StoreError> {
@@ -401,16 +413,14 @@ impl Store {
             out.queued += 1;
         }
         if let Some(state) = state {
-            let seen = serde_json::to_string(&state.seen).map_err(|e| self.fail(e))?;
             tx.execute(
-                "INSERT INTO triggers(loop, cursor, last_poll_ms, seen) VALUES (?1, ?2, ?3, ?4)
+                "INSERT INTO triggers(loop, cursor, last_poll_ms) VALUES (?1, ?2, ?3)
                  ON CONFLICT(loop) DO UPDATE SET cursor = excluded.cursor,
-                   last_poll_ms = excluded.last_poll_ms, seen = excluded.seen",
+                   last_poll_ms = excluded.last_poll_ms",
                 params![
                     loop_name,
                     state.cursor,
-                    state.last_poll_ms.map(|v| v as i64),
-                    seen
+                    state.last_poll_ms.map(|v| v as i64)
                 ],
             )
             .map_err(|e| self.fail(e))?;
@@ -423,6 +433,18 @@ impl Store {
         .map_err(|e| self.fail(e))?;
         tx.commit().map_err(|e| self.fail(e))?;
         Ok(out)
+    }
+
+    /// How many fires wait, without reading them.
+    pub fn pending_count(&self) -> Result<usize, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM fires WHERE status = 'pending'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n.max(0) as usize)
+            .map_err(|e| self.fail(e))
     }
 
     pub fn pending_fires(&self) -> Result<Vec<PendingFire>, StoreError> {
@@ -479,23 +501,22 @@ impl Store {
             .map_err(|e| self.fail(e))
     }
 
-    /// A trigger's poll cursor, when it last polled, and recent event ids.
+    /// A trigger's poll cursor and when it last polled.
     pub fn trigger_state(&self, loop_name: &str) -> Result<TriggerState, StoreError> {
-        let row: Option<(Option<String>, Option<i64>, String)> = self
+        let row: Option<(Option<String>, Option<i64>)> = self
             .conn
             .query_row(
-                "SELECT cursor, last_poll_ms, seen FROM triggers WHERE loop = ?1",
+                "SELECT cursor, last_poll_ms FROM triggers WHERE loop = ?1",
                 [loop_name],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
             .map_err(|e| self.fail(e))?;
         Ok(match row {
             None => TriggerState::default(),
-            Some((cursor, last, seen)) => TriggerState {
+            Some((cursor, last)) => TriggerState {
                 cursor,
                 last_poll_ms: last.map(|v| v as u64),
-                seen: self.decode("trigger state", &seen)?,
             },
         })
     }
@@ -505,7 +526,6 @@ impl Store {
 pub struct TriggerState {
     pub cursor: Option<String>,
     pub last_poll_ms: Option<u64>,
-    pub seen: Vec<String>,
 }
 
 #[cfg(test)]
