@@ -1,11 +1,16 @@
 //! `gyre plugin test WASM`: the conformance battery and the author's cases
 //! from gyre-test.toml beside the component.
+//!
+//! The test file travels with the plugin, so its `[grants]` are held to
+//! what cannot reach the user's machine (`Fixtures::grants`) and printed
+//! before anything runs; `--grants FILE` is the user granting more.
 
 use crate::args::Dirs;
 use crate::exit::Exit;
 use anyhow::{Context, Result};
 use clap::Args;
 use gyre_conformance::fixtures::{self, Fixtures};
+use gyre_manifest::{Grants, SecretSource};
 use gyre_sandbox::{Runtime, RuntimeConfig};
 use std::path::PathBuf;
 
@@ -16,6 +21,9 @@ pub struct TestArgs {
     /// The author's cases [default: gyre-test.toml beside the component, if any].
     #[arg(long, value_name = "FILE")]
     pub cases: Option<PathBuf>,
+    /// Grants for the author's cases, replacing the test file's [grants].
+    #[arg(long, value_name = "FILE")]
+    pub grants: Option<PathBuf>,
 }
 
 pub fn run(args: TestArgs, dirs: &Dirs) -> Result<Exit> {
@@ -30,10 +38,19 @@ pub fn run(args: TestArgs, dirs: &Dirs) -> Result<Exit> {
             Fixtures::beside(dir)?.unwrap_or_default()
         }
     };
+    let (grants, from) = match &args.grants {
+        Some(path) => (Grants::load(path)?, path.clone()),
+        None => (fixtures.grants()?, fixtures.path.clone()),
+    };
+    for line in describe(&grants) {
+        println!("granted to the cases by {}: {line}", from.display());
+    }
+    // The plugin's store is a scratch one, so kv works as in a loop but
+    // tests never touch real state.
+    let scratch = Scratch::new()?;
     let runtime = Runtime::new(RuntimeConfig {
         cache_dir: dirs.cache.clone(),
-        // The plugin's store is a scratch one: tests must not touch real state.
-        state_dir: None,
+        state_dir: Some(scratch.0.clone()),
         ..RuntimeConfig::default()
     })?;
     let (plugin, _) = runtime
@@ -42,7 +59,7 @@ pub fn run(args: TestArgs, dirs: &Dirs) -> Result<Exit> {
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let report = tokio.block_on(gyre_conformance::run(&plugin, &fixtures))?;
+    let report = tokio.block_on(gyre_conformance::run(&plugin, &fixtures, &grants))?;
     println!("{report}");
     if report.passed() {
         Ok(Exit::Success)
@@ -54,5 +71,58 @@ pub fn run(args: TestArgs, dirs: &Dirs) -> Result<Exit> {
             );
         }
         Ok(Exit::Failed)
+    }
+}
+
+/// One line per grant, for the user to see before the cases run.
+fn describe(grants: &Grants) -> Vec<String> {
+    let mut lines: Vec<String> = grants.http.iter().map(|o| format!("http {o}")).collect();
+    lines.extend(grants.secrets.iter().map(|(name, source)| match source {
+        SecretSource::Value(_) => format!("secret {name} (a value in the file)"),
+        SecretSource::Env(var) => format!("secret {name} from ${var}"),
+        SecretSource::File(path) => format!("secret {name} from {}", path.display()),
+    }));
+    lines.extend(grants.directories.iter().map(|d| {
+        format!(
+            "directory {} at {} ({:?})",
+            d.host.display(),
+            d.guest,
+            d.access
+        )
+    }));
+    lines.extend(
+        grants
+            .mounts
+            .iter()
+            .map(|(name, m)| format!("mount {name}: {} ({:?})", m.host.display(), m.access)),
+    );
+    lines
+        .into_iter()
+        .map(|l| crate::render::clean(&l))
+        .collect()
+}
+
+/// A fresh directory removed when the test ends.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        let dir =
+            std::env::temp_dir().join(format!("gyre-plugin-test-{}-{nanos}", std::process::id()));
+        // create_dir, not create_dir_all: never adopt a directory (or a
+        // symlink) someone else put there.
+        std::fs::create_dir(&dir)
+            .with_context(|| format!("creating the scratch state {}", dir.display()))?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }

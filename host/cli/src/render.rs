@@ -5,17 +5,7 @@ use serde_json::{Value, json};
 
 /// Guest text for a terminal: control characters (escape sequences, `\r`)
 /// are shown escaped, so a plugin cannot forge or hide lines.
-pub fn clean(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
-}
+pub use gyre_sandbox::text::printable as clean;
 
 /// Like [`clean`], keeping line breaks and tabs.
 pub fn clean_block(text: &str) -> String {

@@ -4,6 +4,10 @@
 //!
 //! ```toml
 //! # Grants for every case (the syntax of a grants file); none by default.
+//! # A file beside a plugin travels with it, so it may grant only what
+//! # cannot reach the user's machine: loopback origins, secrets given by
+//! # value, and read-only directories beside it. `--grants FILE` replaces
+//! # these with grants the user chose.
 //! [grants]
 //! http = ["http://127.0.0.1:*"]
 //!
@@ -21,8 +25,9 @@
 //! expect = { error = "denied", denied = true }
 //! ```
 
+use gyre_manifest::{Access, Grants, HostPattern, PluginKind, SecretSource};
 use serde::Deserialize;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 /// The file name `gyre plugin test` looks for beside a plugin.
 pub const FILE_NAME: &str = "gyre-test.toml";
@@ -35,6 +40,9 @@ pub struct Fixtures {
     pub grants: Option<toml::Table>,
     #[serde(default, rename = "case")]
     pub cases: Vec<Case>,
+    /// Where the cases were read from (empty when there is no file).
+    #[serde(skip)]
+    pub path: PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -99,10 +107,11 @@ pub enum FixtureError {
 
 impl Fixtures {
     pub fn parse(text: &str, path: &Path) -> Result<Self, FixtureError> {
-        let fixtures: Fixtures = toml::from_str(text).map_err(|e| FixtureError::Invalid {
+        let mut fixtures: Fixtures = toml::from_str(text).map_err(|e| FixtureError::Invalid {
             path: path.into(),
             message: e.to_string(),
         })?;
+        fixtures.path = path.into();
         for case in &fixtures.cases {
             let e = &case.expect;
             if e.passed.is_none()
@@ -144,6 +153,140 @@ impl Fixtures {
         Self::parse(&text, path)
     }
 
+    fn invalid(&self, message: String) -> FixtureError {
+        FixtureError::Invalid {
+            path: self.path.clone(),
+            message,
+        }
+    }
+
+    /// Refuses expectations the plugin's kind cannot meet, which would
+    /// otherwise pass unchecked: a verdict from a connector, an output from
+    /// a verifier, a connector case without an operation.
+    pub fn check_kind(&self, kind: PluginKind) -> Result<(), FixtureError> {
+        for case in &self.cases {
+            let e = &case.expect;
+            let mut wrong: Vec<&str> = Vec::new();
+            match kind {
+                PluginKind::Verifier => {
+                    wrong.extend(case.operation.as_ref().map(|_| "operation"));
+                    wrong.extend(case.input.as_ref().map(|_| "input"));
+                    wrong.extend(e.output.as_ref().map(|_| "expect.output"));
+                }
+                PluginKind::Connector => {
+                    if case.operation.is_none() {
+                        return Err(self.invalid(format!(
+                            "case {:?}: a connector case needs `operation`",
+                            case.name
+                        )));
+                    }
+                    wrong.extend((!case.evidence.is_empty()).then_some("evidence"));
+                    wrong.extend(e.passed.map(|_| "expect.passed"));
+                    wrong.extend(e.score.map(|_| "expect.score"));
+                }
+                PluginKind::Trigger => {
+                    wrong.extend(case.operation.as_ref().map(|_| "operation"));
+                    wrong.extend(case.input.as_ref().map(|_| "input"));
+                    wrong.extend((!case.evidence.is_empty()).then_some("evidence"));
+                    wrong.extend(e.passed.map(|_| "expect.passed"));
+                    wrong.extend(e.score.map(|_| "expect.score"));
+                    wrong.extend(e.output.as_ref().map(|_| "expect.output"));
+                }
+            }
+            if let Some(field) = wrong.first() {
+                return Err(self.invalid(format!(
+                    "case {:?}: `{field}` does not apply to a {kind}; remove it",
+                    case.name
+                )));
+            }
+            if let Some(kind_name) = &e.error
+                && !ERROR_KINDS.contains(&kind_name.as_str())
+            {
+                return Err(self.invalid(format!(
+                    "case {:?}: expect.error {kind_name:?} is not an error kind; use one of {}",
+                    case.name,
+                    ERROR_KINDS.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The grants of the `[grants]` table, refused unless every one stays
+    /// off the user's machine (see the module docs). Relative directories
+    /// are taken from the file's own directory.
+    pub fn grants(&self) -> Result<Grants, FixtureError> {
+        let Some(table) = &self.grants else {
+            return Ok(Grants::default());
+        };
+        let mut grants = Grants::parse(&table.to_string(), "[grants]")
+            .map_err(|e| self.invalid(e.to_string()))?;
+        let hint = "a test file beside a plugin may grant only loopback origins, secrets by value and read-only directories beside it; pass --grants FILE to grant more yourself";
+        for origin in &grants.http {
+            let loopback = match &origin.host {
+                HostPattern::Ip(ip) => ip.is_loopback(),
+                HostPattern::Name(name) => name == "localhost",
+                HostPattern::Subdomains(_) => false,
+            };
+            if !loopback {
+                return Err(self.invalid(format!(
+                    "[grants] http: {origin} is not a loopback origin; {hint}"
+                )));
+            }
+        }
+        for (name, source) in &grants.secrets {
+            if !matches!(source, SecretSource::Value(_)) {
+                return Err(self.invalid(format!(
+                    "[grants] secrets.{name}: only `value = \"...\"` is allowed (env and file would hand the plugin the user's own); {hint}"
+                )));
+            }
+        }
+        let base = self
+            .path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let here = base
+            .canonicalize()
+            .map_err(|e| self.invalid(format!("cannot resolve its directory: {e}")))?;
+        let beside = |field: String, host: &mut PathBuf, access: Access| {
+            let relative = host.is_relative()
+                && host
+                    .components()
+                    .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+            if !relative || access != Access::ReadOnly {
+                return Err(self.invalid(format!(
+                    "[grants] {field}: {} is not a read-only directory beside the file; {hint}",
+                    host.display()
+                )));
+            }
+            // Canonical, so a symlink beside the file cannot lead out.
+            let path = base.join(&*host).canonicalize().map_err(|e| {
+                self.invalid(format!(
+                    "[grants] {field}: cannot open {}: {e}",
+                    host.display()
+                ))
+            })?;
+            if !path.starts_with(&here) {
+                return Err(self.invalid(format!(
+                    "[grants] {field}: {} leads out of {} (to {}); {hint}",
+                    host.display(),
+                    here.display(),
+                    path.display()
+                )));
+            }
+            *host = path;
+            Ok(())
+        };
+        for d in &mut grants.directories {
+            beside(format!("directories ({})", d.guest), &mut d.host, d.access)?;
+        }
+        for (name, m) in &mut grants.mounts {
+            beside(format!("mounts.{name}"), &mut m.host, m.access)?;
+        }
+        Ok(grants)
+    }
+
     /// `gyre-test.toml` in `dir`, if there is one.
     pub fn beside(dir: &Path) -> Result<Option<Self>, FixtureError> {
         let path = dir.join(FILE_NAME);
@@ -154,6 +297,17 @@ impl Fixtures {
         }
     }
 }
+
+/// The kinds of `plugin-error` in the WIT, as `expect.error` spells them.
+pub const ERROR_KINDS: &[&str] = &[
+    "invalid-config",
+    "invalid-input",
+    "not-found",
+    "denied",
+    "unauthorized",
+    "upstream",
+    "internal",
+];
 
 /// A TOML value as JSON text.
 pub(crate) fn json_text(value: Option<&toml::Value>, default: &str) -> String {

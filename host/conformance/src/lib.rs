@@ -8,11 +8,16 @@
 //! the manifest's budgets); a refused capability comes back as a `denied`
 //! error; the same input gives the same outcome. Then the author's own
 //! cases from `gyre-test.toml`.
+//!
+//! Checks that cannot be made vacuous are failures, not skips: a plugin
+//! that requests an origin or a secret must come with a case that reaches
+//! for it, or the battery cannot show that a refusal is reported.
 
 pub mod fixtures;
 
-use fixtures::{Case, Fixtures, json_text};
+use fixtures::{Case, FixtureError, Fixtures, json_text};
 use gyre_manifest::{BudgetSpec, Grants, PluginKind};
+use gyre_sandbox::text::printable;
 use gyre_sandbox::verifier::{Evidence, VerifyRequest};
 use gyre_sandbox::{Failure, Granted, Invocation, Plugin, PluginError, SystemResolver};
 use std::fmt;
@@ -59,11 +64,20 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Reasons quote the plugin's own text: escaped, and every line of
+        // a reason indented under its check, so a plugin cannot print a
+        // line that reads as the host's.
         for c in &self.checks {
+            let name = printable(&c.name);
             match &c.status {
-                Status::Pass => writeln!(f, "  ok    {}", c.name)?,
-                Status::Fail(why) => writeln!(f, "  FAIL  {}\n        {why}", c.name)?,
-                Status::Skip(why) => writeln!(f, "  skip  {} ({why})", c.name)?,
+                Status::Pass => writeln!(f, "  ok    {name}")?,
+                Status::Fail(why) => {
+                    writeln!(f, "  FAIL  {name}")?;
+                    for line in why.lines() {
+                        writeln!(f, "        {}", printable(line.trim_start()))?;
+                    }
+                }
+                Status::Skip(why) => writeln!(f, "  skip  {name} ({})", printable(why))?,
             }
         }
         let failed = self.failures().count();
@@ -75,7 +89,7 @@ impl fmt::Display for Report {
         write!(
             f,
             "{}: {} passed, {failed} failed, {skipped} skipped",
-            self.plugin,
+            printable(&self.plugin),
             self.checks.len() - failed - skipped
         )
     }
@@ -83,8 +97,8 @@ impl fmt::Display for Report {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConformanceError {
-    #[error("the grants in gyre-test.toml: {0}")]
-    Grants(String),
+    #[error(transparent)]
+    Fixtures(#[from] FixtureError),
     #[error("granting {plugin}: {reason}")]
     Grant { plugin: String, reason: String },
 }
@@ -95,16 +109,17 @@ const STARVED_FUEL: u64 = 1_000;
 /// Input no plugin can accept: not UTF-8, not JSON.
 const GARBAGE: &[u8] = b"\xff\xfe\x00{{ not json <<<";
 
-/// Runs the battery and the author's `fixtures` against `plugin`.
-pub async fn run(plugin: &Plugin, fixtures: &Fixtures) -> Result<Report, ConformanceError> {
+/// Runs the battery and the author's `fixtures` against `plugin`; the
+/// author's cases run with `grants` (see [`Fixtures::grants`]).
+pub async fn run(
+    plugin: &Plugin,
+    fixtures: &Fixtures,
+    grants: &Grants,
+) -> Result<Report, ConformanceError> {
+    fixtures.check_kind(plugin.kind())?;
     let mut report = Report {
         plugin: format!("{} ({})", plugin.name(), plugin.kind()),
         checks: Vec::new(),
-    };
-    let grants = match &fixtures.grants {
-        Some(table) => Grants::parse(&table.to_string(), "gyre-test.toml [grants]")
-            .map_err(|e| ConformanceError::Grants(e.to_string()))?,
-        None => Grants::default(),
     };
     let granted = plugin
         .grant(&grants.resolve(plugin.manifest()), Arc::new(SystemResolver))
@@ -135,6 +150,7 @@ pub async fn run(plugin: &Plugin, fixtures: &Fixtures) -> Result<Report, Conform
         nothing: &nothing,
         starved: &starved,
         cases: &fixtures.cases,
+        config: valid_config(&fixtures.cases),
     };
     manifest_check(&mut report, plugin);
     match plugin.kind() {
@@ -163,6 +179,23 @@ struct Ctx<'a> {
     nothing: &'a Granted,
     starved: &'a Granted,
     cases: &'a [Case],
+    /// A configuration the plugin accepts, taken from the author's cases:
+    /// with it, a probe's error must be about the input, not the config.
+    config: Option<String>,
+}
+
+impl Ctx<'_> {
+    fn config(&self) -> &str {
+        self.config.as_deref().unwrap_or("{}")
+    }
+}
+
+/// The configuration of the first case that does not expect it refused.
+fn valid_config(cases: &[Case]) -> Option<String> {
+    cases
+        .iter()
+        .find(|c| c.config.is_some() && c.expect.error.as_deref() != Some("invalid-config"))
+        .map(|c| json_text(c.config.as_ref(), "{}"))
 }
 
 fn manifest_check(report: &mut Report, plugin: &Plugin) {
@@ -184,11 +217,21 @@ fn manifest_check(report: &mut Report, plugin: &Plugin) {
     );
 }
 
-/// A plugin error is the only acceptable answer to garbage; `accept_ok`
-/// says whether a result (e.g. a failed verdict) is acceptable too.
-fn rejected<T>(inv: &Invocation<Result<T, PluginError>>, accept_ok: impl Fn(&T) -> bool) -> Status {
+/// A plugin error (of kind `want`, when given) is the only acceptable
+/// answer to garbage; `accept_ok` says whether a result (e.g. a failed
+/// verdict) is acceptable too.
+fn rejected<T>(
+    inv: &Invocation<Result<T, PluginError>>,
+    want: Option<&str>,
+    accept_ok: impl Fn(&T) -> bool,
+) -> Status {
     match &inv.outcome {
-        Ok(Err(_)) => Status::Pass,
+        Ok(Err(e)) => match want {
+            Some(kind) if kind != e.kind() => {
+                Status::Fail(format!("expected a {kind} error, got {}: {e}", e.kind()))
+            }
+            _ => Status::Pass,
+        },
         Ok(Ok(v)) if accept_ok(v) => Status::Pass,
         Ok(Ok(_)) => Status::Fail("it accepted input it cannot have understood".into()),
         Err(failure) => Status::Fail(format!(
@@ -287,25 +330,24 @@ async fn verifier_battery(report: &mut Report, ctx: &Ctx<'_>) {
         .iter()
         .flat_map(|c| c.evidence.iter().map(|e| e.name.clone()))
         .collect();
+    names.sort();
     names.dedup();
     if names.is_empty() {
         names = ["report", "test-log", "diff", "coverage"]
             .map(String::from)
             .to_vec();
     }
-    let garbage = |config: &str| {
-        request(
-            config,
-            names
-                .iter()
-                .map(|n| Evidence {
-                    name: n.clone(),
-                    content_type: "application/json".into(),
-                    data: GARBAGE.to_vec(),
-                })
-                .collect(),
-        )
-    };
+    let garbage = request(
+        ctx.config(),
+        names
+            .iter()
+            .map(|n| Evidence {
+                name: n.clone(),
+                content_type: "application/json".into(),
+                data: GARBAGE.to_vec(),
+            })
+            .collect(),
+    );
     let sample = ctx
         .cases
         .first()
@@ -315,17 +357,19 @@ async fn verifier_battery(report: &mut Report, ctx: &Ctx<'_>) {
     let inv = p.verify(ctx.nothing, request("{}", Vec::new())).await;
     report.push("an empty request is answered, not trapped", no_trap(&inv));
 
-    let inv = p.verify(ctx.nothing, garbage("{}")).await;
+    // With a configuration it accepts, the only thing wrong is the input.
+    let want = ctx.config.as_ref().map(|_| "invalid-input");
+    let inv = p.verify(ctx.nothing, garbage).await;
     report.push(
-        "garbage evidence yields an error or a failed verdict, not a trap",
-        rejected(&inv, |v| !v.passed),
+        "garbage evidence yields an invalid-input error or a failed verdict, not a trap",
+        rejected(&inv, want, |v| !v.passed),
     );
     let mut bad_config = sample.clone();
     bad_config.config = String::from_utf8_lossy(GARBAGE).into_owned();
     let inv = p.verify(ctx.nothing, bad_config).await;
     report.push(
-        "a configuration that is not JSON yields an error, not a trap",
-        rejected(&inv, |v| !v.passed),
+        "a configuration that is not JSON yields an invalid-config error, not a trap",
+        rejected(&inv, Some("invalid-config"), |_| false),
     );
 
     let a = p.verify(ctx.granted, sample.clone()).await;
@@ -348,18 +392,22 @@ async fn verifier_battery(report: &mut Report, ctx: &Ctx<'_>) {
 
 impl Ctx<'_> {
     /// Runs the author's cases with nothing granted and checks every call
-    /// the host refused something in answered `denied`.
+    /// the host refused something in answered `denied`. A plugin that
+    /// requests an origin or a secret fails unless some case reaches for
+    /// one: otherwise nothing was shown.
     async fn denial_check_cases<T, F, Fut>(&self, call: F) -> Status
     where
         F: Fn(&Case) -> Fut,
         Fut: std::future::Future<Output = Invocation<Result<T, PluginError>>>,
     {
+        // Directories are not counted: one not granted is simply absent,
+        // which the host does not record as a refusal.
         let requested = {
             let caps = &self.plugin.manifest().capabilities;
-            !caps.http.is_empty() || !caps.secrets.is_empty() || !caps.directories.is_empty()
+            !caps.http.is_empty() || !caps.secrets.is_empty()
         };
         if !requested {
-            return Status::Skip("it requests no capability".into());
+            return Status::Skip("it requests no origin and no secret".into());
         }
         let mut checked = 0;
         for case in self.cases {
@@ -372,8 +420,8 @@ impl Ctx<'_> {
             }
         }
         if checked == 0 {
-            Status::Skip(format!(
-                "no case in {} reached for a capability; add one that does (e.g. an origin that is not granted)",
+            Status::Fail(format!(
+                "it requests an origin or a secret, but no case in {} reached for one with nothing granted; add a case that does (e.g. an origin that is not granted, expecting error = \"denied\")",
                 fixtures::FILE_NAME
             ))
         } else {
@@ -560,7 +608,7 @@ async fn connector_battery(report: &mut Report, ctx: &Ctx<'_>) {
         "an unknown operation yields not-found",
         match &inv.outcome {
             Ok(Err(PluginError::NotFound(_))) => Status::Pass,
-            _ => match rejected(&inv, |_| false) {
+            _ => match rejected(&inv, None, |_| false) {
                 Status::Pass => Status::Fail(format!(
                     "expected not-found, got {}",
                     match &inv.outcome {
@@ -573,16 +621,18 @@ async fn connector_battery(report: &mut Report, ctx: &Ctx<'_>) {
         },
     );
     let garbage = String::from_utf8_lossy(GARBAGE).into_owned();
+    // With a configuration it accepts, the only thing wrong is the input.
+    let want = ctx.config.as_ref().map(|_| "invalid-input");
     let mut statuses = Vec::new();
     for op in &ops {
         for input in [garbage.as_str(), "[]", "42"] {
-            let inv = p.invoke(ctx.nothing, "{}", &op.name, input).await;
-            if let Status::Fail(why) = rejected(&inv, |_| false) {
+            let inv = p.invoke(ctx.nothing, ctx.config(), &op.name, input).await;
+            if let Status::Fail(why) = rejected(&inv, want, |_| false) {
                 statuses.push(format!("{} with input {input:?}: {why}", op.name));
             }
         }
         let inv = p.invoke(ctx.nothing, &garbage, &op.name, "{}").await;
-        if let Status::Fail(why) = rejected(&inv, |_| false) {
+        if let Status::Fail(why) = rejected(&inv, Some("invalid-config"), |_| false) {
             statuses.push(format!(
                 "{} with a configuration that is not JSON: {why}",
                 op.name
@@ -590,7 +640,10 @@ async fn connector_battery(report: &mut Report, ctx: &Ctx<'_>) {
         }
     }
     report.push(
-        "invalid input and configuration yield errors, not traps",
+        match want {
+            Some(_) => "invalid input yields invalid-input and invalid configuration invalid-config, not traps",
+            None => "invalid input and configuration yield errors, not traps",
+        },
         if statuses.is_empty() {
             Status::Pass
         } else {
@@ -598,6 +651,8 @@ async fn connector_battery(report: &mut Report, ctx: &Ctx<'_>) {
         },
     );
 
+    // The author's first case, else the first operation with empty input.
+    let first_op = ops.first().map(|o| o.name.as_str()).unwrap_or_default();
     let sample = |granted| async move {
         match ctx.cases.iter().find(|c| c.operation.is_some()) {
             Some(case) => {
@@ -609,10 +664,7 @@ async fn connector_battery(report: &mut Report, ctx: &Ctx<'_>) {
                 )
                 .await
             }
-            None => {
-                p.invoke(granted, "{}", "gyre-conformance-no-such-operation", "{}")
-                    .await
-            }
+            None => p.invoke(granted, ctx.config(), first_op, "{}").await,
         }
     };
     let (a, b) = (sample(ctx.granted).await, sample(ctx.granted).await);
@@ -640,44 +692,90 @@ async fn connector_battery(report: &mut Report, ctx: &Ctx<'_>) {
 async fn trigger_battery(report: &mut Report, ctx: &Ctx<'_>) {
     let p = ctx.plugin;
     let garbage = String::from_utf8_lossy(GARBAGE).into_owned();
-    let a = p.firing(ctx.nothing, "{}").await;
-    let b = p.firing(ctx.nothing, "{}").await;
+    let a = p.firing(ctx.nothing, ctx.config()).await;
+    let b = p.firing(ctx.nothing, ctx.config()).await;
     report.push("describe is answered, not trapped", no_trap(&a));
     report.push("describe is deterministic", same(&a, &b));
+    report.push(
+        "describe performs no I/O",
+        match a.denials.first() {
+            None => Status::Pass,
+            Some(d) => Status::Fail(format!("it reached for {}", d.detail)),
+        },
+    );
     let inv = p.firing(ctx.nothing, &garbage).await;
     report.push(
-        "a configuration that is not JSON yields an error, not a trap",
-        rejected(&inv, |_| false),
+        "a configuration that is not JSON yields an invalid-config error, not a trap",
+        rejected(&inv, Some("invalid-config"), |_| false),
     );
-    let inv = p.poll(ctx.nothing, "{}", Some(&garbage), 0).await;
+    let inv = p.poll(ctx.nothing, ctx.config(), Some(&garbage), 0).await;
     report.push("a garbage cursor is answered, not trapped", no_trap(&inv));
     let inv = p
-        .webhook(
-            ctx.nothing,
-            "{}",
-            gyre_sandbox::trigger::WebhookRequest {
-                method: "POST".into(),
-                path: "/".into(),
-                headers: vec![("content-type".into(), "application/json".into())],
-                body: GARBAGE.to_vec(),
-            },
-        )
+        .webhook(ctx.nothing, ctx.config(), garbage_webhook())
         .await;
     report.push("a garbage webhook is answered, not trapped", no_trap(&inv));
     report.push(
         "a call stays within the manifest's budgets",
         within_budget(&a),
     );
-    let inv = p.firing(ctx.starved, "{}").await;
+    let inv = p.firing(ctx.starved, ctx.config()).await;
     report.push(
         "a starved call runs out of fuel and nothing else",
         starved(&inv),
     );
+    // A trigger reaches out when polled or handed a delivery: each case
+    // is polled, and handed a delivery if polling refused nothing.
+    let denial = ctx
+        .denial_check_cases(|case| {
+            let config = json_text(case.config.as_ref(), "{}");
+            async move {
+                let inv = p
+                    .poll(ctx.nothing, &config, None, 0)
+                    .await
+                    .map(|r| Ok(r.map(drop)));
+                if !inv.denials.is_empty() {
+                    return inv;
+                }
+                p.webhook(ctx.nothing, &config, garbage_webhook())
+                    .await
+                    .map(|r| Ok(r.map(drop)))
+            }
+        })
+        .await;
+    report.push("a refused capability is reported as denied", denial);
+}
+
+fn garbage_webhook() -> gyre_sandbox::trigger::WebhookRequest {
+    gyre_sandbox::trigger::WebhookRequest {
+        method: "POST".into(),
+        path: "/".into(),
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: GARBAGE.to_vec(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plugin_cannot_print_a_line_that_reads_as_the_hosts() {
+        let mut report = Report {
+            plugin: "p (verifier)".into(),
+            checks: Vec::new(),
+        };
+        report.push(
+            "case: x",
+            Status::Fail("got \x1b[2K\r  ok    case: x\n  ok    forged".into()),
+        );
+        let text = report.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "  FAIL  case: x");
+        assert_eq!(lines[1], "        got \\u{1b}[2K\\r  ok    case: x");
+        assert_eq!(lines[2], "        ok    forged", "indented under the check");
+        assert!(!text.contains('\x1b') && !text.contains('\r'));
+        assert!(text.ends_with("0 passed, 1 failed, 0 skipped"));
+    }
 
     #[test]
     fn operation_names_are_lowercase_identifiers() {

@@ -23,6 +23,7 @@ mod invocation;
 mod limiter;
 mod plugin;
 mod state;
+pub mod text;
 
 pub use bindings::types::{PluginError, UpstreamFailure};
 pub use bindings::{connector, trigger, verifier};

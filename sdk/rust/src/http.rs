@@ -180,6 +180,18 @@ fn parse_url(url: &str) -> Result<Url<'_>, HttpError> {
     })
 }
 
+fn write_body(body: &OutgoingBody, data: &[u8]) -> Result<(), HttpError> {
+    let stream = body
+        .write()
+        .map_err(|_| HttpError::Invalid("the request body stream was already taken".into()))?;
+    for chunk in data.chunks(4096) {
+        stream
+            .blocking_write_and_flush(chunk)
+            .map_err(|e| HttpError::Transport(format!("writing body: {e:?}")))?;
+    }
+    Ok(())
+}
+
 /// Sends `request` and reads the whole response.
 pub fn send(request: Request) -> Result<Response, HttpError> {
     let url = parse_url(&request.url)?;
@@ -226,18 +238,21 @@ pub fn send(request: Request) -> Result<Response, HttpError> {
 
     let body = outgoing.body().map_err(|_| invalid("body"))?;
     let future = outgoing_handler::handle(outgoing, None).map_err(transport)?;
-    {
-        let stream = body.write().map_err(|_| invalid("body stream"))?;
-        for chunk in request.body.chunks(4096) {
-            stream
-                .blocking_write_and_flush(chunk)
-                .map_err(|e| HttpError::Transport(format!("writing body: {e:?}")))?;
-        }
-    }
-    OutgoingBody::finish(body, None).map_err(transport)?;
+    let written = write_body(&body, &request.body)
+        .and_then(|()| OutgoingBody::finish(body, None).map_err(transport));
 
     future.subscribe().block();
-    let incoming = match future.get() {
+    let answer = future.get();
+    if let Err(write_error) = written {
+        // The host may refuse the request while its body is written (a
+        // denied origin): the response then says why, which is the error
+        // to report, not the closed stream.
+        return Err(match answer {
+            Some(Ok(Err(code))) => transport(code),
+            _ => write_error,
+        });
+    }
+    let incoming = match answer {
         Some(Ok(Ok(response))) => response,
         Some(Ok(Err(code))) => return Err(transport(code)),
         Some(Err(())) | None => return Err(HttpError::Transport("response already taken".into())),
