@@ -17,13 +17,26 @@ fi
 # Guest toolchains for plugins in other languages: `gyre build` drives them
 # and host/cli/tests/languages.rs builds every language's reference plugins
 # from source (versions as in sdk/README.md).
+# clang's wasm32 runtime is packaged per LLVM version (libclang-rt-14 on
+# Debian 12, -18 on Ubuntu 24.04): install the one of the clang installed.
 if ! command -v clang >/dev/null || [ ! -f /usr/include/wasm32-wasi/stdlib.h ] \
-   || ! ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1; then
-  $SUDO apt-get update && $SUDO apt-get install -y clang lld wasi-libc libclang-rt-14-dev-wasm32
+   || ! ls /usr/lib/llvm-*/lib/clang/*/lib/*wasi*/libclang_rt.builtins*.a >/dev/null 2>&1; then
+  $SUDO apt-get update && $SUDO apt-get install -y clang lld wasi-libc
+  llvm=$(clang --version | sed -n 's/.*clang version \([0-9][0-9]*\).*/\1/p' | head -n 1)
+  $SUDO apt-get install -y "libclang-rt-${llvm:-14}-dev-wasm32"
 fi
 python3 -m pip --version >/dev/null 2>&1 || { $SUDO apt-get update && $SUDO apt-get install -y python3-pip; }
-command -v componentize-py >/dev/null || python3 -m pip install componentize-py==0.25.1
-command -v zig >/dev/null || python3 -c 'import ziglang' 2>/dev/null || python3 -m pip install ziglang==0.17.0
+# PEP 668 (Debian 12, Ubuntu 23.04+): a system python3 refuses `pip install`
+# outside a virtual environment. Install for this user instead, into
+# ~/.local, which must then be on PATH (componentize-py's script is there).
+PIP="python3 -m pip install"
+if python3 -c 'import os, sys, sysconfig; sys.exit(not (sys.prefix == sys.base_prefix and os.path.isfile(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED"))))'; then
+  PIP="python3 -m pip install --user --break-system-packages"
+  export PATH="$HOME/.local/bin:$PATH"
+fi
+command -v componentize-py >/dev/null || $PIP componentize-py==0.25.1
+command -v zig >/dev/null || python3 -c 'import ziglang' 2>/dev/null || $PIP ziglang==0.17.0
 command -v npm >/dev/null || { $SUDO apt-get update && $SUDO apt-get install -y nodejs npm; }
-command -v componentize-js >/dev/null || npm install -g @bytecodealliance/componentize-js@0.23.0
+# npm's global prefix (/usr/local) is root's.
+command -v componentize-js >/dev/null || $SUDO npm install -g @bytecodealliance/componentize-js@0.23.0
 cargo test --workspace "$@"

@@ -461,13 +461,57 @@ static bool split_url(const char *url, bool *https, char **authority, char **pat
 }
 
 static bool transport_error(wasi_http_types_error_code_t *code, const char *url, gyre_error_t *err) {
+  // The host's refusals: an origin not granted, or a granted name that
+  // resolves to an address the grant does not name (loopback, private,
+  // cloud metadata). Both are `denied`, never an upstream failure.
   if (code->tag == WASI_HTTP_TYPES_ERROR_CODE_HTTP_REQUEST_DENIED)
     return gyre_fail(err, GYRE_DENIED, "http %s: the host did not grant this origin", url);
+  if (code->tag == WASI_HTTP_TYPES_ERROR_CODE_DESTINATION_IP_PROHIBITED)
+    return gyre_fail(err, GYRE_DENIED, "http %s: the host refused the address it resolves to", url);
   return gyre_fail_upstream(err, 502, "%s: transport error %d", url, code->tag);
 }
 
-bool gyre_http_get(const char *url, const char *accept, gyre_http_response_t *response,
-                   gyre_error_t *err) {
+static void add_header(wasi_http_types_own_fields_t headers, const char *name, const char *value) {
+  wasi_http_types_field_name_t n = {(uint8_t *)name, strlen(name)};
+  wasi_http_types_field_value_t v = {(uint8_t *)value, strlen(value)};
+  wasi_http_types_header_error_t herr;
+  wasi_http_types_method_fields_append(wasi_http_types_borrow_fields(headers), &n, &v, &herr);
+}
+
+static const struct {
+  const char *name;
+  uint8_t tag;
+} METHODS[] = {
+    {"GET", WASI_HTTP_TYPES_METHOD_GET},         {"HEAD", WASI_HTTP_TYPES_METHOD_HEAD},
+    {"POST", WASI_HTTP_TYPES_METHOD_POST},       {"PUT", WASI_HTTP_TYPES_METHOD_PUT},
+    {"DELETE", WASI_HTTP_TYPES_METHOD_DELETE},   {"CONNECT", WASI_HTTP_TYPES_METHOD_CONNECT},
+    {"OPTIONS", WASI_HTTP_TYPES_METHOD_OPTIONS}, {"TRACE", WASI_HTTP_TYPES_METHOD_TRACE},
+    {"PATCH", WASI_HTTP_TYPES_METHOD_PATCH},
+};
+
+// Writes `body` to the request's body stream, 4096 bytes at a time (the
+// most one blocking write may take).
+static bool send_body(wasi_http_types_own_outgoing_body_t out, const uint8_t *body, size_t len) {
+  wasi_http_types_own_output_stream_t stream;
+  if (!wasi_http_types_method_outgoing_body_write(wasi_http_types_borrow_outgoing_body(out), &stream))
+    return false;
+  bool ok = true;
+  for (size_t at = 0; ok && at < len; at += 4096) {
+    size_t n = len - at < 4096 ? len - at : 4096;
+    plugin_list_u8_t chunk = {(uint8_t *)body + at, n};
+    wasi_io_streams_stream_error_t serr;
+    ok = wasi_io_streams_method_output_stream_blocking_write_and_flush(
+        wasi_io_streams_borrow_output_stream(stream), &chunk, &serr);
+    if (!ok) wasi_io_streams_stream_error_free(&serr);
+  }
+  // A stream is a child of its body: drop it before finishing the body.
+  wasi_io_streams_output_stream_drop_own(stream);
+  return ok;
+}
+
+bool gyre_http_request(const char *method, const char *url, const char *accept,
+                       const char *content_type, const uint8_t *body, size_t body_len,
+                       size_t max_response, gyre_http_response_t *response, gyre_error_t *err) {
   memset(response, 0, sizeof *response);
   bool https;
   char *authority, *path;
@@ -475,16 +519,16 @@ bool gyre_http_get(const char *url, const char *accept, gyre_http_response_t *re
     return gyre_fail(err, GYRE_INVALID_INPUT, "%s is not an http(s) URL", url);
 
   wasi_http_types_own_fields_t headers = wasi_http_types_constructor_fields();
-  if (accept) {
-    wasi_http_types_field_name_t name = {(uint8_t *)"accept", 6};
-    wasi_http_types_field_value_t value = {(uint8_t *)accept, strlen(accept)};
-    wasi_http_types_header_error_t herr;
-    wasi_http_types_method_fields_append(wasi_http_types_borrow_fields(headers), &name, &value, &herr);
-  }
+  if (accept) add_header(headers, "accept", accept);
+  if (body && content_type) add_header(headers, "content-type", content_type);
   wasi_http_types_own_outgoing_request_t request = wasi_http_types_constructor_outgoing_request(headers);
   wasi_http_types_borrow_outgoing_request_t req = wasi_http_types_borrow_outgoing_request(request);
-  wasi_http_types_method_t method = {.tag = WASI_HTTP_TYPES_METHOD_GET};
-  wasi_http_types_method_outgoing_request_set_method(req, &method);
+  wasi_http_types_method_t m = {.tag = WASI_HTTP_TYPES_METHOD_OTHER};
+  m.val.other.ptr = (uint8_t *)method;
+  m.val.other.len = strlen(method);
+  for (size_t i = 0; i < sizeof METHODS / sizeof METHODS[0]; i++)
+    if (strcmp(method, METHODS[i].name) == 0) m.tag = METHODS[i].tag;
+  wasi_http_types_method_outgoing_request_set_method(req, &m);
   wasi_http_types_scheme_t scheme = {.tag = https ? WASI_HTTP_TYPES_SCHEME_HTTPS : WASI_HTTP_TYPES_SCHEME_HTTP};
   wasi_http_types_method_outgoing_request_set_scheme(req, &scheme);
   plugin_string_t auth = {(uint8_t *)authority, strlen(authority)};
@@ -492,8 +536,8 @@ bool gyre_http_get(const char *url, const char *accept, gyre_http_response_t *re
   plugin_string_t pq = {(uint8_t *)path, strlen(path)};
   wasi_http_types_method_outgoing_request_set_path_with_query(req, &pq);
 
-  wasi_http_types_own_outgoing_body_t body;
-  wasi_http_types_method_outgoing_request_body(req, &body);
+  wasi_http_types_own_outgoing_body_t out_body;
+  wasi_http_types_method_outgoing_request_body(req, &out_body);
 
   wasi_http_outgoing_handler_own_future_incoming_response_t future;
   wasi_http_outgoing_handler_error_code_t code;
@@ -501,13 +545,22 @@ bool gyre_http_get(const char *url, const char *accept, gyre_http_response_t *re
   free(authority);
   free(path);
   if (!ok) {
-    wasi_http_types_outgoing_body_drop_own(body);
+    wasi_http_types_outgoing_body_drop_own(out_body);
     bool r = transport_error(&code, url, err);
     wasi_http_types_error_code_free(&code);
     return r;
   }
-  wasi_http_types_error_code_t finish_err;
-  wasi_http_types_static_outgoing_body_finish(body, NULL, &finish_err);
+  bool sent = !body || send_body(out_body, body, body_len);
+  if (sent) {
+    wasi_http_types_error_code_t finish_err;
+    if (!wasi_http_types_static_outgoing_body_finish(out_body, NULL, &finish_err))
+      wasi_http_types_error_code_free(&finish_err);
+  } else {
+    // Dropped unfinished, the body tells the host the request failed. The
+    // host may have refused the request meanwhile (a denied origin closes
+    // the body stream): the response below then says why.
+    wasi_http_types_outgoing_body_drop_own(out_body);
+  }
 
   wasi_http_types_borrow_future_incoming_response_t fut = wasi_http_types_borrow_future_incoming_response(future);
   wasi_io_poll_own_pollable_t pollable = wasi_http_types_method_future_incoming_response_subscribe(fut);
@@ -523,6 +576,10 @@ bool gyre_http_get(const char *url, const char *accept, gyre_http_response_t *re
     wasi_http_types_error_code_free(&result.val.ok.val.err);
     return r;
   }
+  if (!sent) {
+    wasi_http_types_incoming_response_drop_own(result.val.ok.val.ok);
+    return gyre_fail_upstream(err, 502, "sending the body of %s failed", url);
+  }
   wasi_http_types_own_incoming_response_t incoming = result.val.ok.val.ok;
   wasi_http_types_borrow_incoming_response_t resp = wasi_http_types_borrow_incoming_response(incoming);
   response->status = wasi_http_types_method_incoming_response_status(resp);
@@ -535,6 +592,7 @@ bool gyre_http_get(const char *url, const char *accept, gyre_http_response_t *re
   wasi_io_streams_own_input_stream_t stream;
   wasi_http_types_method_incoming_body_stream(wasi_http_types_borrow_incoming_body(in_body), &stream);
   size_t cap = 0;
+  bool failed = false, too_large = false;
   for (;;) {
     plugin_list_u8_t chunk;
     wasi_io_streams_stream_error_t serr;
@@ -542,20 +600,22 @@ bool gyre_http_get(const char *url, const char *accept, gyre_http_response_t *re
                                                            &chunk, &serr)) {
       bool closed = serr.tag == WASI_IO_STREAMS_STREAM_ERROR_CLOSED;
       if (!closed) wasi_io_streams_stream_error_free(&serr);
-      if (closed) break;
-      wasi_io_streams_input_stream_drop_own(stream);
-      wasi_http_types_incoming_body_drop_own(in_body);
-      wasi_http_types_incoming_response_drop_own(incoming);
-      gyre_http_response_free(response);
-      return gyre_fail_upstream(err, 502, "reading the response of %s failed", url);
+      failed = !closed;
+      break;
+    }
+    if (chunk.len > max_response - response->body_len) {
+      plugin_list_u8_free(&chunk);
+      too_large = true;
+      break;
     }
     if (response->body_len + chunk.len > cap) {
       cap = (response->body_len + chunk.len) * 2;
-      uint8_t *grown = realloc(response->body, cap);
+      if (cap > max_response) cap = max_response;
+      uint8_t *grown = realloc(response->body, cap ? cap : 1);
       if (!grown) abort();
       response->body = grown;
     }
-    memcpy(response->body + response->body_len, chunk.ptr, chunk.len);
+    if (chunk.len) memcpy(response->body + response->body_len, chunk.ptr, chunk.len);
     response->body_len += chunk.len;
     plugin_list_u8_free(&chunk);
   }
@@ -564,6 +624,24 @@ bool gyre_http_get(const char *url, const char *accept, gyre_http_response_t *re
   wasi_io_streams_input_stream_drop_own(stream);
   wasi_http_types_incoming_body_drop_own(in_body);
   wasi_http_types_incoming_response_drop_own(incoming);
+  if (failed || too_large) {
+    gyre_http_response_free(response);
+    if (too_large)
+      return gyre_fail_upstream(err, 502, "the response of %s is larger than %zu bytes", url, max_response);
+    return gyre_fail_upstream(err, 502, "reading the response of %s failed", url);
+  }
   return true;
+}
+
+bool gyre_http_get(const char *url, const char *accept, gyre_http_response_t *response,
+                   gyre_error_t *err) {
+  return gyre_http_request("GET", url, accept, NULL, NULL, 0, GYRE_HTTP_MAX_RESPONSE, response, err);
+}
+
+bool gyre_http_post(const char *url, const char *content_type, const uint8_t *body,
+                    size_t body_len, const char *accept, gyre_http_response_t *response,
+                    gyre_error_t *err) {
+  return gyre_http_request("POST", url, accept, content_type, body ? body : (const uint8_t *)"",
+                           body_len, GYRE_HTTP_MAX_RESPONSE, response, err);
 }
 #endif

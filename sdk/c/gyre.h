@@ -110,11 +110,28 @@ typedef struct {
   size_t body_len;
 } gyre_http_response_t;
 
-// One GET through the host. On failure fills `err` (denied when the host
-// refused the origin, upstream 502 on a transport failure) and returns
-// false. Free the response with gyre_http_response_free.
+// The most a response body may hold unless a call says otherwise (the
+// host caps bodies too): 16 MiB, as in the JavaScript and Python SDKs.
+#define GYRE_HTTP_MAX_RESPONSE ((size_t)16 << 20)
+
+// One request through the host: `method` ("GET", "POST", ...) to `url`,
+// with an Accept header when `accept` is not NULL, and `body_len` bytes of
+// `body` (with a Content-Type header when `content_type` is not NULL) when
+// `body` is not NULL. On failure fills `err` and returns false: `denied`
+// when the host refused the origin or the address it resolves to,
+// `upstream` 502 on a transport failure or a body longer than
+// `max_response` bytes, `invalid-input` for a URL that is not http(s).
+// Free the response with gyre_http_response_free.
+bool gyre_http_request(const char *method, const char *url, const char *accept,
+                       const char *content_type, const uint8_t *body, size_t body_len,
+                       size_t max_response, gyre_http_response_t *response, gyre_error_t *err);
+// A GET, at most GYRE_HTTP_MAX_RESPONSE bytes.
 bool gyre_http_get(const char *url, const char *accept, gyre_http_response_t *response,
                    gyre_error_t *err);
+// A POST of `body`, at most GYRE_HTTP_MAX_RESPONSE bytes back.
+bool gyre_http_post(const char *url, const char *content_type, const uint8_t *body,
+                    size_t body_len, const char *accept, gyre_http_response_t *response,
+                    gyre_error_t *err);
 void gyre_http_response_free(gyre_http_response_t *response);
 #endif
 

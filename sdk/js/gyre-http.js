@@ -33,13 +33,17 @@ export class Response {
 
 const METHODS = ['get', 'head', 'post', 'put', 'delete', 'connect', 'options', 'trace', 'patch'];
 
+// The host's refusals, an origin not granted or a granted name resolving
+// to an address the grant does not name (loopback, private, cloud
+// metadata), are `denied`; anything else is the upstream's failure.
 function transportError(code, url) {
   if (code?.tag === 'HTTP-request-denied') return denied(`http ${url}: the host did not grant this origin`);
+  if (code?.tag === 'destination-IP-prohibited') return denied(`http ${url}: the host refused the address it resolves to`);
   return upstream(502, `${url}: ${code?.tag ?? code}`);
 }
 
-/** One blocking HTTP request through the host. A refused origin throws
- * `denied`, a transport failure `upstream(502)`. */
+/** One blocking HTTP request through the host. A refused origin or
+ * address throws `denied`, a transport failure `upstream(502)`. */
 export function request(method, url, headers = {}, body = undefined, maxBytes = 16 << 20) {
   const parsed = /^(https?):\/\/([^/?#]+)([^#]*)$/.exec(url);
   if (!parsed) throw invalidInput(`${url} is not an http(s) URL`);
@@ -59,16 +63,26 @@ export function request(method, url, headers = {}, body = undefined, maxBytes = 
   } catch (e) {
     throw transportError(e?.payload, url);
   }
+  let sent = true;
   if (body !== undefined) {
     const stream = outgoing.write();
     const bytes = typeof body === 'string' ? encoder.encode(body) : body;
-    for (let i = 0; i < bytes.length; i += 4096) stream.blockingWriteAndFlush(bytes.subarray(i, i + 4096));
+    try {
+      for (let i = 0; i < bytes.length; i += 4096) stream.blockingWriteAndFlush(bytes.subarray(i, i + 4096));
+    } catch {
+      // The host may have refused the request meanwhile (a denied origin
+      // closes the body stream): the response says why.
+      sent = false;
+    }
+    // A stream is a child of its body: dropped before the body is finished.
+    stream[Symbol.dispose]?.();
   }
-  OutgoingBody.finish(outgoing, undefined);
+  if (sent) OutgoingBody.finish(outgoing, undefined);
   future.subscribe().block();
   const result = future.get();
   if (result?.tag !== 'ok') throw upstream(502, `${url}: no response`);
   if (result.val.tag !== 'ok') throw transportError(result.val.val, url);
+  if (!sent) throw upstream(502, `sending the body of ${url} failed`);
   const response = result.val.val;
   const status = response.status();
   const responseHeaders = response.headers().entries().map(([k, v]) => [k, new TextDecoder().decode(v)]);

@@ -100,6 +100,12 @@ class Upstream(PluginError):
         return _types.PluginError_Upstream(_types.UpstreamFailure(self.status, self.message))
 
 
+# The WIT `plugin-error` cases: an `Err` carrying one of them is the
+# export's own error; any other `Err` (a host call's error that escaped)
+# would trap the component if it left an export.
+_PLUGIN_ERRORS = tuple(getattr(_types, n) for n in dir(_types) if n.startswith("PluginError_"))
+
+
 def guard(fn: Callable) -> Callable:
     """Makes an export return a plugin error instead of trapping on any
     exception; unexpected ones become `internal` with their type named and
@@ -109,8 +115,11 @@ def guard(fn: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except Err:
-            raise
+        except Err as e:
+            if isinstance(e.value, _PLUGIN_ERRORS):
+                raise
+            log.error("uncaught host error", traceback=traceback.format_exc())
+            raise Err(_types.PluginError_Internal(f"a host call failed: {type(e.value).__name__}"))
         except PluginError as e:
             raise Err(e.to_wit())
         except Exception as e:  # noqa: BLE001 - the point is to catch all
@@ -255,10 +264,29 @@ class Response:
 
 def request(method: str, url: str, headers: Optional[Dict[str, str]] = None,
             body: Optional[bytes] = None, max_bytes: int = 16 << 20) -> Response:
-    """One blocking HTTP request through the host. A refused origin raises
-    `Denied`; a transport failure raises `Upstream(502, ...)`."""
+    """One blocking HTTP request through the host. A refused origin or
+    address raises `Denied`; a transport failure raises `Upstream(502, ...)`.
+    Every failure is a `PluginError`: none escapes as a host `Err`, which
+    would trap the component."""
     if _http is None:
-        raise Internal("this plugin's world has no HTTP (only connectors and triggers do)")
+        if _verification is not None:
+            raise Internal("a verifier has no HTTP (only connectors and triggers do)")
+        raise Denied(
+            "this plugin was built without HTTP because its gyre.toml requests no origin; "
+            "add [capabilities] http = [\"https://...\"] and build again"
+        )
+    try:
+        return _request(method, url, headers, body, max_bytes)
+    except PluginError:
+        raise
+    except Err as e:
+        raise Upstream(502, f"{url}: the host refused the request: {type(e.value).__name__}")
+    except Exception as e:  # noqa: BLE001 - no failure may trap the component
+        raise Internal(f"http {url}: {type(e).__name__}: {e}")
+
+
+def _request(method: str, url: str, headers: Optional[Dict[str, str]],
+             body: Optional[bytes], max_bytes: int) -> Response:
     h, streams, outgoing_handler = _http, _streams, _outgoing
     # urllib is not bundled: split "scheme://authority/path?query" here.
     scheme, sep, rest = url.partition("://")
@@ -282,12 +310,24 @@ def request(method: str, url: str, headers: Optional[Dict[str, str]] = None,
         future = outgoing_handler.handle(req, None)
     except Err as e:
         raise _transport_error(e.value, url)
+    sent = True
     if body:
         stream = out_body.write()
-        for i in range(0, len(body), 4096):
-            stream.blocking_write_and_flush(body[i:i + 4096])
-        stream.__exit__(None, None, None)
-    h.OutgoingBody.finish(out_body, None)
+        try:
+            for i in range(0, len(body), 4096):
+                stream.blocking_write_and_flush(body[i:i + 4096])
+        except Err:
+            # The host may have refused the request meanwhile (a denied
+            # origin closes the body stream): the response says why.
+            sent = False
+        finally:
+            # A stream is a child of its body: dropped first, whatever
+            # happened, or the component traps.
+            stream.__exit__(None, None, None)
+    if sent:
+        h.OutgoingBody.finish(out_body, None)
+    else:
+        out_body.__exit__(None, None, None)
     pollable = future.subscribe()
     pollable.block()
     result = future.get()
@@ -296,31 +336,41 @@ def request(method: str, url: str, headers: Optional[Dict[str, str]] = None,
     inner = result.value
     if isinstance(inner, Err):
         raise _transport_error(inner.value, url)
+    if not sent:
+        raise Upstream(502, f"sending the body of {url} failed")
     response = inner.value
     status = response.status()
     response_headers = [(k, v.decode("latin-1")) for k, v in response.headers().entries()]
     incoming = response.consume()
     stream = incoming.stream()
     data = bytearray()
-    while True:
-        try:
-            chunk = stream.blocking_read(64 * 1024)
-        except Err as e:
-            if isinstance(e.value, streams.StreamError_Closed):
-                break
-            raise Upstream(502, f"reading the response from {url} failed")
-        data.extend(chunk)
-        if len(data) > max_bytes:
-            raise Upstream(502, f"the response from {url} is larger than {max_bytes} bytes")
-    # A stream is a child of its body: drop it first, or the component traps.
-    stream.__exit__(None, None, None)
-    incoming.__exit__(None, None, None)
+    try:
+        while True:
+            try:
+                chunk = stream.blocking_read(64 * 1024)
+            except Err as e:
+                if isinstance(e.value, streams.StreamError_Closed):
+                    break
+                raise Upstream(502, f"reading the response from {url} failed")
+            data.extend(chunk)
+            if len(data) > max_bytes:
+                raise Upstream(502, f"the response from {url} is larger than {max_bytes} bytes")
+    finally:
+        # A stream is a child of its body: drop it first, on every path, or
+        # the component traps.
+        stream.__exit__(None, None, None)
+        incoming.__exit__(None, None, None)
     return Response(status, response_headers, bytes(data))
 
 
 def _transport_error(code, url: str) -> PluginError:
+    # The host's refusals, an origin not granted or a granted name resolving
+    # to an address the grant does not name (loopback, private, cloud
+    # metadata), are `Denied`; anything else is the upstream's failure.
     if isinstance(code, _http.ErrorCode_HttpRequestDenied):
         return Denied(f"http {url}: the host did not grant this origin")
+    if isinstance(code, _http.ErrorCode_DestinationIpProhibited):
+        return Denied(f"http {url}: the host refused the address it resolves to")
     return Upstream(502, f"{url}: {type(code).__name__.removeprefix('ErrorCode_')}")
 
 

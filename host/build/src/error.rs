@@ -10,6 +10,17 @@ pub enum BuildError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "{} is a symbolic link: gyre build writes there and never follows a link out of the plugin directory (it could point at any file of yours); remove the link and build again",
+        path.display()
+    )]
+    Symlink { path: PathBuf },
+    #[error(
+        "{} leads out of the plugin directory (to {}) through a symbolic link: gyre build reads a plugin's own files only; copy the file into the plugin directory",
+        path.display(),
+        target.display()
+    )]
+    Escapes { path: PathBuf, target: PathBuf },
     #[error("{0}")]
     Manifest(String),
     #[error(

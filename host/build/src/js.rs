@@ -3,7 +3,7 @@
 //! wasi:http directly: StarlingMonkey's `fetch` reports every failure as
 //! the same NetworkError, and a plugin must tell a refused origin apart.
 
-use crate::{BuildError, Job, Lang, Output, sdk, tool};
+use crate::{BuildError, Job, Lang, Output, fsx, sdk, tool};
 
 pub fn build(job: &Job) -> Result<Output, BuildError> {
     let entry = ["index.js", "src/index.js"]
@@ -14,11 +14,19 @@ pub fn build(job: &Job) -> Result<Output, BuildError> {
             tool: "componentize-js".into(),
             reason: format!("no index.js or src/index.js in {}", job.dir.display()),
         })?;
+    fsx::refuse_escape(job.dir, &entry)?;
     let mut cmd = tool::command("componentize-js", Lang::Js)?;
+    let mut version = tool::command("componentize-js", Lang::Js)?;
+    version.arg("--version");
+    if let Some(note) = tool::version_note(version, Lang::Js) {
+        job.note(note);
+    }
     let wit = sdk::write_wit(&job.work.join("wit"), true)?;
     // The helper sits beside the sources so that `import ... from './gyre.js'`
     // resolves; it is rewritten on every build.
     let helpers = entry.parent().unwrap_or(job.dir);
+    // Written into the plugin's own directory: never through a link there.
+    fsx::real_dir(job.dir, helpers)?;
     sdk::write_helpers(helpers, sdk::JS)?;
     let out = job.work.join("component.wasm");
     let _ = std::fs::remove_file(&out);

@@ -10,10 +10,20 @@
 //! command that installs it ([`Lang::install`]). Intermediate files
 //! (the WIT the plugin is built against, the SDK helpers, generated
 //! bindings) go to `DIR/.gyre/`, rewritten on each build.
+//!
+//! A plugin directory may come from a stranger, so `gyre build` never
+//! writes through a symbolic link: the output, `.gyre/` and everything in
+//! it, and the helpers it writes beside the sources must not be links (an
+//! error names the one found), and files are renamed into place ([`fsx`]).
+//! The plugin's own files that gyre build reads (gyre.toml, the entry
+//! sources) must not lead out of the directory. Building still runs the
+//! toolchain on the plugin's sources: a Rust plugin's build script or a C
+//! `#include` reads what it says, so build only sources you would run.
 
 mod check;
 mod component;
 mod error;
+mod fsx;
 mod js;
 mod lang;
 mod native;
@@ -22,7 +32,7 @@ mod rust;
 mod sdk;
 mod tool;
 
-pub use check::{Problem, check};
+pub use check::{Problem, check, policy};
 pub use component::embed_manifest;
 pub use error::BuildError;
 pub use lang::Lang;
@@ -62,6 +72,15 @@ pub(crate) struct Job<'a> {
     pub work: &'a Path,
     pub manifest: &'a Manifest,
     pub kind: PluginKind,
+    /// Warnings found along the way (a toolchain at an untested version),
+    /// shown with the build's result, or with its failure.
+    pub notes: std::cell::RefCell<Vec<String>>,
+}
+
+impl Job<'_> {
+    pub fn note(&self, note: String) {
+        self.notes.borrow_mut().push(note);
+    }
 }
 
 /// The artifact of a toolchain step.
@@ -83,6 +102,7 @@ pub fn build(options: &BuildOptions) -> Result<Built, BuildError> {
     })?;
     let dir = dir.as_path();
     let manifest_path = dir.join("gyre.toml");
+    fsx::refuse_escape(dir, &manifest_path)?;
     let text = std::fs::read_to_string(&manifest_path).map_err(|source| BuildError::Io {
         what: "reading the manifest".into(),
         path: manifest_path.clone(),
@@ -94,40 +114,58 @@ pub fn build(options: &BuildOptions) -> Result<Built, BuildError> {
         Some(lang) => lang,
         None => Lang::detect(dir)?,
     };
+    let out = options
+        .out
+        .clone()
+        .unwrap_or_else(|| dir.join(format!("{}.wasm", manifest.plugin.name.as_str())));
+    // Checked before the toolchain runs, so a planted link costs no build.
+    fsx::refuse_link(&out)?;
     let work = dir.join(".gyre");
-    std::fs::create_dir_all(&work).map_err(|source| BuildError::Io {
-        what: "creating the build directory".into(),
-        path: work.clone(),
-        source,
-    })?;
+    if lang != Lang::Rust {
+        // Cargo keeps its own target dir; the others write into `.gyre`.
+        fsx::real_dir(dir, &work)?;
+        fsx::refuse_links_within(&work)?;
+    }
     let job = Job {
         dir,
         work: &work,
         manifest: &manifest,
         kind: manifest.plugin.kind,
+        notes: Default::default(),
     };
     let output = match lang {
-        Lang::Rust => rust::build(&job)?,
-        Lang::Js => js::build(&job)?,
-        Lang::Python => python::build(&job)?,
-        Lang::C => native::build_c(&job)?,
-        Lang::Zig => native::build_zig(&job)?,
+        Lang::Rust => rust::build(&job),
+        Lang::Js => js::build(&job),
+        Lang::Python => python::build(&job),
+        Lang::C => native::build_c(&job),
+        Lang::Zig => native::build_zig(&job),
     };
+    let notes = job.notes.take();
+    let output = output.map_err(|e| match e {
+        // A toolchain at another version than the tested one may be why.
+        BuildError::ToolFailed {
+            tool,
+            status,
+            mut output,
+        } if !notes.is_empty() => {
+            for n in &notes {
+                output.push_str(&format!("\nnote: {n}"));
+            }
+            BuildError::ToolFailed {
+                tool,
+                status,
+                output,
+            }
+        }
+        e => e,
+    })?;
     let component = match output {
         Output::Component(bytes) => component::embed_manifest(bytes, &text)?,
         Output::Core(module) => component::from_core(module, &job, &text)?,
     };
 
-    let problems = check(&component, &manifest)?;
-    let (errors, mut warnings): (Vec<_>, Vec<_>) = problems.into_iter().partition(|p| p.is_error);
-    // componentize-js and componentize-py import every interface of the
-    // world, used or not: an unused secrets import is theirs, not the author's.
-    if matches!(lang, Lang::Js | Lang::Python) {
-        warnings.retain(|p| {
-            !p.message
-                .contains("gyre:plugin/secrets but requests no secret")
-        });
-    }
+    let problems = check(&component, &manifest, lang)?;
+    let (errors, warnings): (Vec<_>, Vec<_>) = problems.into_iter().partition(|p| p.is_error);
     if !errors.is_empty() {
         return Err(BuildError::Invalid {
             plugin: manifest.plugin.name.to_string(),
@@ -135,10 +173,6 @@ pub fn build(options: &BuildOptions) -> Result<Built, BuildError> {
         });
     }
 
-    let out = options
-        .out
-        .clone()
-        .unwrap_or_else(|| dir.join(format!("{}.wasm", manifest.plugin.name.as_str())));
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|source| BuildError::Io {
             what: "creating the output directory".into(),
@@ -146,22 +180,23 @@ pub fn build(options: &BuildOptions) -> Result<Built, BuildError> {
             source,
         })?;
     }
-    std::fs::write(&out, &component).map_err(|source| BuildError::Io {
-        what: "writing the component".into(),
-        path: out.clone(),
-        source,
-    })?;
+    fsx::write(&out, &component)?;
     Ok(Built {
         path: out,
         lang,
         size: component.len(),
         manifest,
         elapsed: start.elapsed(),
-        warnings: warnings.into_iter().map(|p| p.message).collect(),
+        warnings: notes
+            .into_iter()
+            .chain(warnings.into_iter().map(|p| p.message))
+            .collect(),
     })
 }
 
-/// Writes `bytes` to `path`, naming the file on failure.
+/// Writes `bytes` to `path`, naming the file on failure. Only for paths
+/// inside `.gyre` or directories checked with [`fsx::real_dir`]; never
+/// through a link ([`fsx::write`]).
 pub(crate) fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), BuildError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|source| BuildError::Io {
@@ -170,11 +205,7 @@ pub(crate) fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), BuildErr
             source,
         })?;
     }
-    std::fs::write(path, bytes).map_err(|source| BuildError::Io {
-        what: "writing".into(),
-        path: path.to_path_buf(),
-        source,
-    })
+    fsx::write(path, bytes.as_ref())
 }
 
 /// Reads `path`, naming the file on failure.

@@ -3,7 +3,7 @@
 //! Debian's wasi-libc, or by zig's own wasm32-wasi libc, into a wasip1 core
 //! module that `component::from_core` adapts.
 
-use crate::{BuildError, Job, Lang, Output, sdk, tool};
+use crate::{BuildError, Job, Lang, Output, fsx, sdk, tool};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use wit_parser::{Resolve, WorldId};
@@ -64,8 +64,11 @@ fn bindings(job: &Job) -> Result<PathBuf, BuildError> {
     Ok(dir)
 }
 
-fn sources(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+/// The `*.ext` files in `root/src`, none of them leading out of `root`.
+fn sources(root: &Path, ext: &str) -> Result<Vec<PathBuf>, BuildError> {
+    let dir = root.join("src");
+    fsx::refuse_escape(root, &dir)?;
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
         .into_iter()
         .flatten()
         .flatten()
@@ -73,7 +76,10 @@ fn sources(dir: &Path, ext: &str) -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|x| x == ext))
         .collect();
     out.sort();
-    out
+    for path in &out {
+        fsx::refuse_escape(root, path)?;
+    }
+    Ok(out)
 }
 
 /// Debian's wasi-libc lives under /usr; `WASI_SYSROOT` points elsewhere
@@ -92,8 +98,9 @@ pub fn build_c(job: &Job) -> Result<Output, BuildError> {
     let mut cmd = tool::command("clang", Lang::C)?;
     let root = sysroot().ok_or_else(|| tool::missing("wasi-libc", Lang::C))?;
     let c = bindings(job)?;
-    let user = sources(&job.dir.join("src"), "c");
+    let user = sources(job.dir, "c")?;
     let out = job.work.join("core.wasm");
+    let _ = std::fs::remove_file(&out);
     cmd.current_dir(job.dir)
         .args([
             "--target=wasm32-wasi",
@@ -141,11 +148,18 @@ fn zig() -> Result<Command, BuildError> {
 
 pub fn build_zig(job: &Job) -> Result<Output, BuildError> {
     let main = job.dir.join("src/main.zig");
+    fsx::refuse_escape(job.dir, &job.dir.join("src"))?;
+    fsx::refuse_escape(job.dir, &main)?;
     if !main.is_file() {
         return Err(BuildError::NoArtifact {
             tool: "zig".into(),
             reason: format!("no {}", main.display()),
         });
+    }
+    let mut version = zig()?;
+    version.arg("version");
+    if let Some(note) = tool::version_note(version, Lang::Zig) {
+        job.note(note);
     }
     let c = bindings(job)?;
     sdk::write_helpers(&c, sdk::ZIG)?;
@@ -162,6 +176,7 @@ pub fn build_zig(job: &Job) -> Result<Output, BuildError> {
     crate::write(&c.join("c.zig"), &translated.stdout)?;
 
     let out = job.work.join("core.wasm");
+    let _ = std::fs::remove_file(&out);
     let module = ["-target", "wasm32-wasi", "-O", "ReleaseSmall"];
     let mut cmd = zig()?;
     cmd.current_dir(job.dir)

@@ -34,6 +34,16 @@ pub fn world(kind: PluginKind) -> &'static str {
     kind.as_str()
 }
 
+/// Like [`world`], but without wasi:http when the plugin may not use it
+/// (`http` false): `connector-offline`, `trigger-offline`.
+pub fn world_with_http(kind: PluginKind, http: bool) -> &'static str {
+    match (kind, http) {
+        (PluginKind::Connector, false) => "connector-offline",
+        (PluginKind::Trigger, false) => "trigger-offline",
+        (kind, _) => world(kind),
+    }
+}
+
 /// Writes the `gyre:sdk` WIT package and its dependencies to `dir` and
 /// returns `dir`. With `with_wasi = false` the WASI packages are left out
 /// and the worlds are `gyre:plugin`'s own (for toolchains that bring their

@@ -17,6 +17,7 @@ pub mod fixtures;
 
 use fixtures::{Case, FixtureError, Fixtures, json_text};
 use gyre_manifest::{BudgetSpec, Grants, PluginKind};
+use gyre_sandbox::inspect;
 use gyre_sandbox::text::printable;
 use gyre_sandbox::verifier::{Evidence, VerifyRequest};
 use gyre_sandbox::{Failure, Granted, Invocation, Plugin, PluginError, SystemResolver};
@@ -201,11 +202,18 @@ fn valid_config(cases: &[Case]) -> Option<String> {
 fn manifest_check(report: &mut Report, plugin: &Plugin) {
     // Warnings (an unused import, say) are `gyre plugin inspect`'s to show;
     // only what stops the plugin from working as described fails here.
-    let errors: Vec<String> = gyre_sandbox::inspect::check(plugin.manifest(), plugin.info())
-        .into_iter()
-        .filter(|p| p.severity == gyre_sandbox::inspect::Severity::Error)
-        .map(|p| p.message)
-        .collect();
+    // The world check `gyre build` makes; what a language runtime imports
+    // regardless (sockets, an unused secrets interface) is a warning here,
+    // since the language is not known.
+    let errors: Vec<String> = inspect::world_problems(
+        plugin.manifest(),
+        plugin.info(),
+        inspect::WorldPolicy::UNKNOWN_TOOLCHAIN,
+    )
+    .into_iter()
+    .filter(|p| p.severity == inspect::Severity::Error)
+    .map(|p| p.message)
+    .collect();
     let status = if errors.is_empty() {
         Status::Pass
     } else {
