@@ -39,4 +39,7 @@ command -v zig >/dev/null || python3 -c 'import ziglang' 2>/dev/null || $PIP zig
 command -v npm >/dev/null || { $SUDO apt-get update && $SUDO apt-get install -y nodejs npm; }
 # npm's global prefix (/usr/local) is root's.
 command -v componentize-js >/dev/null || $SUDO npm install -g @bytecodealliance/componentize-js@0.23.0
+# The benchmarks are not run here (speed is measured, not tested), but they
+# must keep compiling.
+cargo test --workspace --benches --no-run
 cargo test --workspace "$@"
