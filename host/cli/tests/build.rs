@@ -7,14 +7,14 @@
 mod support;
 
 use gyre_manifest::Grants;
-use gyre_sandbox::{Plugin, Runtime, RuntimeConfig, StaticResolver};
+use gyre_sandbox::{Plugin, StaticResolver};
 use gyre_tests::{Reply, TempDir, TestServer};
 use serde_json::json;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::{Arc, OnceLock};
-use support::reference;
+use support::reference::{self, block_on, runtime};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -54,22 +54,6 @@ fn path_with(dir: &Path) -> std::ffi::OsString {
         &std::env::var_os("PATH").unwrap_or_default(),
     ));
     std::env::join_paths(paths).unwrap()
-}
-
-fn runtime() -> Runtime {
-    Runtime::new(RuntimeConfig {
-        cache_dir: Some(reference::cache_dir()),
-        ..RuntimeConfig::default()
-    })
-    .expect("a runtime")
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-        .block_on(f)
 }
 
 // --- The world check --------------------------------------------------------

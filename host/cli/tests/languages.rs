@@ -10,33 +10,17 @@ mod support;
 
 use gyre_manifest::Grants;
 use gyre_sandbox::verifier::{Evidence, VerifyRequest};
-use gyre_sandbox::{Plugin, Runtime, RuntimeConfig, StaticResolver};
+use gyre_sandbox::{Plugin, Runtime, StaticResolver};
 use gyre_tests::{Reply, TempDir, TestServer};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use support::reference::{self, Reference};
-
-fn runtime() -> Runtime {
-    Runtime::new(RuntimeConfig {
-        cache_dir: Some(reference::cache_dir()),
-        ..RuntimeConfig::default()
-    })
-    .expect("a runtime")
-}
+use support::reference::{self, Reference, block_on, runtime};
 
 fn load(runtime: &Runtime, r: &Reference) -> Plugin {
     runtime
         .load(&r.wasm)
         .unwrap_or_else(|e| panic!("loading the {} {}: {e}", r.lang, r.kind))
         .0
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-        .block_on(f)
 }
 
 #[test]

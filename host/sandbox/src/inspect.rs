@@ -420,46 +420,47 @@ pub fn world_problems(
             _ => {}
         }
     }
+    // One message for a build that must refuse, another for a host that
+    // only warns.
+    let mismatch = |severity: Severity, error: String, warning: String| Mismatch {
+        severity,
+        message: match severity {
+            Severity::Error => error,
+            Severity::Warning => warning,
+        },
+    };
     if !sockets.is_empty() {
         let list = sockets.join(", ");
-        out.push(Mismatch {
-            severity: policy.sockets,
-            message: match policy.sockets {
-                Severity::Error => format!(
-                    "it imports {list}: Gyre refuses every raw socket and DNS lookup, so a plugin must not use them; reach services through HTTP (the SDK's request helper, wasi:http) and drop code that opens sockets (std::net, socket(), a dependency's client)"
-                ),
-                Severity::Warning => format!(
-                    "it imports {list} (its language runtime does): the host refuses every socket and DNS lookup; reach services through HTTP"
-                ),
-            },
-        });
+        out.push(mismatch(
+            policy.sockets,
+            format!(
+                "it imports {list}: Gyre refuses every raw socket and DNS lookup, so a plugin must not use them; reach services through HTTP (the SDK's request helper, wasi:http) and drop code that opens sockets (std::net, socket(), a dependency's client)"
+            ),
+            format!(
+                "it imports {list} (its language runtime does): the host refuses every socket and DNS lookup; reach services through HTTP"
+            ),
+        ));
     }
     if let Some(import) = secrets {
-        out.push(Mismatch {
-            severity: policy.unrequested_secrets,
-            message: match policy.unrequested_secrets {
-                Severity::Error => format!(
-                    "it imports {import} but its manifest requests no secret; add [capabilities] secrets = [\"NAME\"] to gyre.toml, or stop reading secrets"
-                ),
-                Severity::Warning => format!(
-                    "it imports {import} but requests no secret: every lookup will be refused"
-                ),
-            },
-        });
+        out.push(mismatch(
+            policy.unrequested_secrets,
+            format!(
+                "it imports {import} but its manifest requests no secret; add [capabilities] secrets = [\"NAME\"] to gyre.toml, or stop reading secrets"
+            ),
+            format!("it imports {import} but requests no secret: every lookup will be refused"),
+        ));
     }
     if !http.is_empty() {
         let list = http.join(", ");
-        out.push(Mismatch {
-            severity: policy.unrequested_http,
-            message: match policy.unrequested_http {
-                Severity::Error => format!(
-                    "it imports {list} but its manifest requests no HTTP origin; add [capabilities] http = [...] to gyre.toml, or stop using HTTP"
-                ),
-                Severity::Warning => format!(
-                    "it imports {list} but requests no HTTP origin: every request will be denied"
-                ),
-            },
-        });
+        out.push(mismatch(
+            policy.unrequested_http,
+            format!(
+                "it imports {list} but its manifest requests no HTTP origin; add [capabilities] http = [...] to gyre.toml, or stop using HTTP"
+            ),
+            format!(
+                "it imports {list} but requests no HTTP origin: every request will be denied"
+            ),
+        ));
     }
     out.extend(unused_requests(manifest, info));
     out

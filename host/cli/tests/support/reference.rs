@@ -128,3 +128,20 @@ pub fn all() -> &'static [Reference] {
 pub fn of_kind(kind: &str) -> impl Iterator<Item = &'static Reference> {
     all().iter().filter(move |r| r.kind == kind)
 }
+
+/// A runtime sharing the tests' compile cache.
+pub fn runtime() -> gyre_sandbox::Runtime {
+    gyre_sandbox::Runtime::new(gyre_sandbox::RuntimeConfig {
+        cache_dir: Some(cache_dir()),
+        ..gyre_sandbox::RuntimeConfig::default()
+    })
+    .expect("a runtime")
+}
+
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(f)
+}
