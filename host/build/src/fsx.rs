@@ -93,7 +93,13 @@ pub fn refuse_escape(root: &Path, path: &Path) -> Result<(), BuildError> {
             path: path.to_path_buf(),
             target: real,
         }),
-        _ => Ok(()),
+        Ok(_) => Ok(()),
+        // A dangling link is not followed now, but could be later: refuse.
+        Err(_) if path.is_symlink() => Err(BuildError::Escapes {
+            path: path.to_path_buf(),
+            target: std::fs::read_link(path).unwrap_or_default(),
+        }),
+        Err(_) => Ok(()),
     }
 }
 

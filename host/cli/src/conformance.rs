@@ -7,7 +7,7 @@
 
 use crate::args::Dirs;
 use crate::exit::Exit;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use gyre_conformance::fixtures::{self, Fixtures};
 use gyre_manifest::{Grants, SecretSource};
@@ -24,6 +24,9 @@ pub struct TestArgs {
     /// Grants for the author's cases, replacing the test file's [grants].
     #[arg(long, value_name = "FILE")]
     pub grants: Option<PathBuf>,
+    /// Apply the [grants] of the test file (shown when it has any).
+    #[arg(long, conflicts_with = "grants")]
+    pub grant_cases: bool,
 }
 
 pub fn run(args: TestArgs, dirs: &Dirs) -> Result<Exit> {
@@ -42,8 +45,23 @@ pub fn run(args: TestArgs, dirs: &Dirs) -> Result<Exit> {
         Some(path) => (Grants::load(path)?, path.clone()),
         None => (fixtures.grants()?, fixtures.path.clone()),
     };
-    for line in describe(&grants) {
-        println!("granted to the cases by {}: {line}", from.display());
+    let from = crate::render::clean(&from.display().to_string());
+    let lines = describe(&grants);
+    // The test file came with the plugin: its grants are the plugin
+    // author's wish, applied only once the user has seen and accepted them.
+    if args.grants.is_none() && !lines.is_empty() && !args.grant_cases {
+        for line in &lines {
+            eprintln!("{from} asks to grant the cases: {line}");
+        }
+        bail!(
+            "{from} asks for grants (above); re-run with --grant-cases to grant them, or give your own with --grants FILE"
+        );
+    }
+    for line in &lines {
+        println!("granted to the cases by {from}: {line}");
+    }
+    if grants.budgets != Default::default() {
+        println!("budgets in {from} are ignored: the battery holds the plugin to its manifest's");
     }
     // The plugin's store is a scratch one, so kv works as in a loop but
     // tests never touch real state.
@@ -84,17 +102,17 @@ fn describe(grants: &Grants) -> Vec<String> {
     }));
     lines.extend(grants.directories.iter().map(|d| {
         format!(
-            "directory {} at {} ({:?})",
+            "directory {} at {} ({})",
             d.host.display(),
             d.guest,
-            d.access
+            d.access.as_str()
         )
     }));
     lines.extend(
         grants
             .mounts
             .iter()
-            .map(|(name, m)| format!("mount {name}: {} ({:?})", m.host.display(), m.access)),
+            .map(|(name, m)| format!("mount {name}: {} ({})", m.host.display(), m.access.as_str())),
     );
     lines
         .into_iter()

@@ -126,7 +126,9 @@ fn main() {
     let code = match result {
         Ok(exit) => exit,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Errors quote untrusted text (a manifest line, a registry
+            // answer): escaped, so it cannot drive the terminal.
+            eprintln!("error: {}", render::clean_block(&format!("{e:#}")));
             Exit::Usage
         }
     };

@@ -71,9 +71,14 @@ fn a_plugin_that_spins_fails_on_its_budget_and_the_test_still_ends() {
         "FAIL",
         "{text}"
     );
+    let reason = text
+        .lines()
+        .skip_while(|l| !l.contains("an empty request is answered"))
+        .nth(1)
+        .unwrap_or_default();
     assert!(
-        text.contains("fuel") || text.contains("deadline") || text.contains("timed out"),
-        "the budget that stopped it is named:\n{text}"
+        reason.contains("out of fuel") || reason.contains("timed out"),
+        "the budget that stopped it is named under the failed check:\n{text}"
     );
 }
 
@@ -170,7 +175,7 @@ fn author_cases_pass_when_right_and_fail_when_wrong() {
             artifacts::HTTP_JSON,
             &http_json_cases(&server, wrong),
         );
-        let (code, text) = plugin_test(&wasm, &[]);
+        let (code, text) = plugin_test(&wasm, &["--grant-cases"]);
         assert_eq!(code, 1, "{wrong}: {text}");
         assert!(
             text.contains("granted to the cases by") && text.contains("http http://127.0.0.1:"),
@@ -247,6 +252,22 @@ fn the_test_file_beside_a_plugin_cannot_grant_beyond_loopback() {
             "is not a loopback origin",
         ),
         (
+            "http = [\"http://localhost:*\"]",
+            "is not a loopback origin",
+        ),
+        (
+            "http = [\"http://[::ffff:127.0.0.1]:*\"]",
+            "is not a loopback origin",
+        ),
+        (
+            "budgets = { fuel = 200_000_000_000 }",
+            "may not change budgets",
+        ),
+        (
+            "mounts = { workspace = { host = \".\", access = \"read-write\" } }",
+            "is not a read-only directory beside the file",
+        ),
+        (
             "secrets = { TOKEN = { env = \"HOME\" } }",
             "secrets.TOKEN: only `value",
         ),
@@ -279,7 +300,7 @@ fn the_test_file_beside_a_plugin_cannot_grant_beyond_loopback() {
             ),
         );
         std::os::unix::fs::symlink(outside.path(), dir.join("link")).unwrap();
-        let (code, text) = plugin_test(&wasm, &[]);
+        let (code, text) = plugin_test(&wasm, &["--grant-cases"]);
         assert_eq!(code, 2, "{grants}: {text}");
         assert!(text.contains(says), "{grants}: {text}");
         assert!(text.contains("gyre-test.toml"), "the file is named: {text}");
@@ -372,4 +393,54 @@ fn first_party_plugins_pass_with_their_cases() {
         assert_eq!(code, 0, "{name}:\n{text}");
         assert!(!text.contains("FAIL"), "{name}:\n{text}");
     }
+}
+
+#[test]
+fn the_test_files_grants_apply_only_once_the_user_accepts_them() {
+    let server = TestServer::json(r#"{"green":true}"#);
+    let (_dir, wasm) = plugin_with_cases(
+        "consent",
+        artifacts::HTTP_JSON,
+        &http_json_cases(&server, "expect = { denied = false }"),
+    );
+    let (code, text) = plugin_test(&wasm, &[]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("asks to grant the cases: http http://127.0.0.1:"),
+        "the grants are shown: {text}"
+    );
+    assert!(text.contains("--grant-cases"), "{text}");
+    assert!(!text.contains("  ok "), "nothing ran: {text}");
+    assert!(server.requests().is_empty(), "nothing reached the server");
+
+    let (code, text) = plugin_test(&wasm, &["--grant-cases"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(!server.requests().is_empty());
+}
+
+#[test]
+fn imports_the_host_will_refuse_are_shown_as_a_warning() {
+    let (_code, text) = plugin_test(Path::new(artifacts::HOSTILE_TCP_SOCKET), &[]);
+    assert_eq!(
+        verdict(&text, "the component matches its manifest"),
+        "warn",
+        "{text}"
+    );
+    assert!(text.contains("wasi:sockets"), "{text}");
+}
+
+#[test]
+fn a_test_file_cannot_drive_the_terminal_through_an_error() {
+    let (_dir, wasm) = plugin_with_cases(
+        "escape",
+        artifacts::HTTP_JSON,
+        "[[case]]\nname = \"\u{1b}]0;owned\u{7}\"\nbogus = \"\u{1b}[2J\"\n",
+    );
+    let (code, text) = plugin_test(&wasm, &[]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
+    assert!(text.contains("gyre-test.toml"), "{text}");
 }

@@ -4,10 +4,10 @@
 //!
 //! ```toml
 //! # Grants for every case (the syntax of a grants file); none by default.
-//! # A file beside a plugin travels with it, so it may grant only what
-//! # cannot reach the user's machine: loopback origins, secrets given by
-//! # value, and read-only directories beside it. `--grants FILE` replaces
-//! # these with grants the user chose.
+//! # A file beside a plugin travels with it: its grants are shown and
+//! # applied only with `--grant-cases`, and may hold only loopback IP
+//! # origins, secrets given by value and read-only directories beside it;
+//! # never budgets. `--grants FILE` replaces them with the user's own.
 //! [grants]
 //! http = ["http://127.0.0.1:*"]
 //!
@@ -221,13 +221,16 @@ impl Fixtures {
         };
         let mut grants = Grants::parse(&table.to_string(), "[grants]")
             .map_err(|e| self.invalid(e.to_string()))?;
-        let hint = "a test file beside a plugin may grant only loopback origins, secrets by value and read-only directories beside it; pass --grants FILE to grant more yourself";
+        let hint = "a test file beside a plugin may grant only loopback IP origins, secrets by value and read-only directories beside it; pass --grants FILE to grant more yourself";
+        if grants.budgets != Default::default() {
+            return Err(self.invalid(format!(
+                "[grants] budgets: a test file may not change budgets (the battery holds the plugin to its manifest's); {hint}"
+            )));
+        }
         for origin in &grants.http {
-            let loopback = match &origin.host {
-                HostPattern::Ip(ip) => ip.is_loopback(),
-                HostPattern::Name(name) => name == "localhost",
-                HostPattern::Subdomains(_) => false,
-            };
+            // An IP literal: a name (even `localhost`) is only as loopback
+            // as the resolver says.
+            let loopback = matches!(&origin.host, HostPattern::Ip(ip) if ip.is_loopback());
             if !loopback {
                 return Err(self.invalid(format!(
                     "[grants] http: {origin} is not a loopback origin; {hint}"

@@ -29,6 +29,9 @@ use std::sync::Arc;
 pub enum Status {
     Pass,
     Fail(String),
+    /// Passed, with something the author should know (e.g. imports the
+    /// host will refuse at run time).
+    Warn(String),
     /// Not applicable to this plugin, with the reason.
     Skip(String),
 }
@@ -78,6 +81,7 @@ impl fmt::Display for Report {
                         writeln!(f, "        {}", printable(line.trim_start()))?;
                     }
                 }
+                Status::Warn(why) => writeln!(f, "  warn  {name}\n        {}", printable(why))?,
                 Status::Skip(why) => writeln!(f, "  skip  {name} ({})", printable(why))?,
             }
         }
@@ -111,7 +115,8 @@ const STARVED_FUEL: u64 = 1_000;
 const GARBAGE: &[u8] = b"\xff\xfe\x00{{ not json <<<";
 
 /// Runs the battery and the author's `fixtures` against `plugin`; the
-/// author's cases run with `grants` (see [`Fixtures::grants`]).
+/// author's cases run with `grants` (see [`Fixtures::grants`]), budgets
+/// excepted.
 pub async fn run(
     plugin: &Plugin,
     fixtures: &Fixtures,
@@ -121,6 +126,12 @@ pub async fn run(
     let mut report = Report {
         plugin: format!("{} ({})", plugin.name(), plugin.kind()),
         checks: Vec::new(),
+    };
+    // Budgets are the manifest's, whatever the grants say: the battery
+    // checks that the plugin keeps to them.
+    let grants = Grants {
+        budgets: BudgetSpec::default(),
+        ..grants.clone()
     };
     let granted = plugin
         .grant(&grants.resolve(plugin.manifest()), Arc::new(SystemResolver))
@@ -200,24 +211,30 @@ fn valid_config(cases: &[Case]) -> Option<String> {
 }
 
 fn manifest_check(report: &mut Report, plugin: &Plugin) {
-    // Warnings (an unused import, say) are `gyre plugin inspect`'s to show;
-    // only what stops the plugin from working as described fails here.
+    // Only what stops the plugin from working as described fails here;
+    // the rest (an unused import, say) is shown as a warning.
     // The world check `gyre build` makes; what a language runtime imports
     // regardless (sockets, an unused secrets interface) is a warning here,
     // since the language is not known.
-    let errors: Vec<String> = inspect::world_problems(
+    let (errors, warnings): (Vec<_>, Vec<_>) = inspect::world_problems(
         plugin.manifest(),
         plugin.info(),
         inspect::WorldPolicy::UNKNOWN_TOOLCHAIN,
     )
     .into_iter()
-    .filter(|p| p.severity == inspect::Severity::Error)
-    .map(|p| p.message)
-    .collect();
-    let status = if errors.is_empty() {
-        Status::Pass
+    .partition(|p| p.severity == inspect::Severity::Error);
+    let joined = |v: Vec<inspect::Mismatch>| {
+        v.into_iter()
+            .map(|p| p.message)
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let status = if !errors.is_empty() {
+        Status::Fail(joined(errors))
+    } else if !warnings.is_empty() {
+        Status::Warn(joined(warnings))
     } else {
-        Status::Fail(errors.join("; "))
+        Status::Pass
     };
     report.push(
         "the component matches its manifest (world, imports, capabilities)",
@@ -369,7 +386,10 @@ async fn verifier_battery(report: &mut Report, ctx: &Ctx<'_>) {
     let want = ctx.config.as_ref().map(|_| "invalid-input");
     let inv = p.verify(ctx.nothing, garbage).await;
     report.push(
-        "garbage evidence yields an invalid-input error or a failed verdict, not a trap",
+        match want {
+            Some(_) => "garbage evidence yields an invalid-input error or a failed verdict, not a trap",
+            None => "garbage evidence yields an error or a failed verdict, not a trap (any error kind: no case gives an accepted configuration)",
+        },
         rejected(&inv, want, |v| !v.passed),
     );
     let mut bad_config = sample.clone();
@@ -650,7 +670,7 @@ async fn connector_battery(report: &mut Report, ctx: &Ctx<'_>) {
     report.push(
         match want {
             Some(_) => "invalid input yields invalid-input and invalid configuration invalid-config, not traps",
-            None => "invalid input and configuration yield errors, not traps",
+            None => "invalid input and configuration yield errors, not traps (any error kind: no case gives an accepted configuration)",
         },
         if statuses.is_empty() {
             Status::Pass
