@@ -134,17 +134,24 @@ fn install(a: InstallArgs, dirs: &crate::args::Dirs) -> Result<Exit> {
             None => Pin::Want(want.want.clone()),
         };
         let record = session.install(&want, &pin, false)?;
-        lock.set(Locked {
-            name: record.package.clone(),
-            version: record.version.clone(),
-            digest: record.digest,
-            registry: record.registry.clone(),
-        });
-        lock.save()?;
+        pin_in_lock(&mut lock, &record)?;
         results.push(record);
     }
     session.report(&results);
     Ok(Exit::Success)
+}
+
+/// Records what was installed in the lockfile, saved at once so an
+/// interrupted multi-package command keeps what it finished.
+fn pin_in_lock(lock: &mut Lockfile, record: &InstallRecord) -> Result<()> {
+    lock.set(Locked {
+        name: record.package.clone(),
+        version: record.version.clone(),
+        digest: record.digest,
+        registry: record.registry.clone(),
+    });
+    lock.save()?;
+    Ok(())
 }
 
 fn upgrade(a: UpgradeArgs, dirs: &crate::args::Dirs) -> Result<Exit> {
@@ -176,13 +183,7 @@ fn upgrade(a: UpgradeArgs, dirs: &crate::args::Dirs) -> Result<Exit> {
             );
         }
         let record = session.install(&want, &Pin::Want(want.want.clone()), true)?;
-        lock.set(Locked {
-            name: record.package.clone(),
-            version: record.version.clone(),
-            digest: record.digest,
-            registry: record.registry.clone(),
-        });
-        lock.save()?;
+        pin_in_lock(&mut lock, &record)?;
         results.push(record);
     }
     session.report(&results);
