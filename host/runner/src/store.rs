@@ -371,10 +371,14 @@ impl Store {
         state: Option<&TriggerState>,
         capacity: usize,
     ) -> Result<Accepted, StoreError> {
-        let tx = self
-            .conn
-            .unchecked_transaction()
-            .map_err(|e| self.fail(e))?;
+        // IMMEDIATE: the write lock is taken at BEGIN, where the busy
+        // timeout applies; a deferred read upgraded to a write fails at
+        // once with "database is locked" when another process writes.
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )
+        .map_err(|e| self.fail(e))?;
         let pending: i64 = tx
             .query_row(
                 "SELECT COUNT(*) FROM fires WHERE status = 'pending'",
